@@ -1,0 +1,277 @@
+import collections
+import threading
+
+import ml_dtypes
+import numpy as np
+import openvino as ov
+import openvino.opset16 as ov_opset
+from openvino import Type
+
+from keras.src.backend.common import KerasVariable
+from keras.src.backend.openvino.core import OpenVINOKerasTensor
+
+# Compiled models kept for eager execution; the least recently used one is
+# dropped past this bound.
+COMPILED_MODEL_CACHE_SIZE = 256
+# A constant with more elements than this, or any floating-point constant
+# that is not a scalar, is fed to the cached model as an input instead of
+# being baked into it: the model is then reused for new data, and the CPU
+# plugin's constant folding cannot flush its `-0.0` or subnormals.
+MAX_BAKED_CONSTANT_SIZE = 16
+
+
+def _numpy_dtype(ov_type):
+    if ov_type == Type.bf16:
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(ov_type.to_dtype())
+
+
+def shared_ov_tensor(array):
+    """An `ov.Tensor` reading `array` in place where that is safe."""
+    if array.dtype == ml_dtypes.bfloat16:
+        array = np.ascontiguousarray(array)
+        return ov.Tensor(array.view(np.uint16), array.shape, Type.bf16)
+    if not array.flags.c_contiguous or not array.flags.writeable:
+        # OpenVINO only shares writeable C-ordered memory; it never writes
+        # to an input, so a copy keeps the caller's array untouched.
+        array = np.array(array, order="C")
+    return ov.Tensor(array, shared_memory=True)
+
+
+def constant_from_numpy(array):
+    """A `Constant` holding `array`; it keeps `array` alive and unchanged."""
+    if array.dtype == ml_dtypes.bfloat16:
+        # OpenVINO cannot hold on to NumPy's bf16 memory: copy the bits into
+        # a tensor it owns.
+        tensor = ov.Tensor(Type.bf16, ov.Shape(list(array.shape)))
+        tensor.data.view(np.uint16)[...] = array.view(np.uint16)
+        return ov_opset.constant(tensor).output(0)
+    return ov_opset.constant(array, shared_memory=True).output(0)
+
+
+class _CompiledEntry:
+    def __init__(self, compiled_model):
+        self.compiled_model = compiled_model
+        self.idle_requests = []
+
+    def acquire(self):
+        try:
+            return self.idle_requests.pop()
+        except IndexError:
+            return self.compiled_model.create_infer_request()
+
+    def release(self, request):
+        self.idle_requests.append(request)
+
+
+class CompiledModelCache:
+    """A bounded, thread-safe LRU of compiled models for eager execution.
+
+    Each entry keeps its idle infer requests, so a thread never shares a
+    request with another one while it runs.
+    """
+
+    def __init__(self, max_size=COMPILED_MODEL_CACHE_SIZE):
+        self.max_size = max_size
+        self.compilations = 0
+        self._entries = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self):
+        return len(self._entries)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def _entry(self, key, build_model):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+        compiled_model = ov.compile_model(
+            build_model(), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+        )
+        with self._lock:
+            self.compilations += 1
+            entry = self._entries.setdefault(
+                key, _CompiledEntry(compiled_model)
+            )
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+        return entry
+
+    def run(self, key, build_model, inputs, output_shapes=None):
+        """Runs the model cached under `key`, compiling it on a miss.
+
+        Args:
+            key: A hashable signature of everything `build_model` depends on.
+            build_model: Returns the `ov.Model` to compile on a miss.
+            inputs: NumPy arrays, one per model parameter, read in place.
+            output_shapes: Shapes of the outputs when the model's are
+                dynamic; with them, results are written straight into
+                fresh arrays.
+
+        Returns:
+            A list of NumPy arrays that belong to the caller.
+        """
+        entry = self._entry(key, build_model)
+        compiled_outputs = entry.compiled_model.outputs
+        results = [None] * len(compiled_outputs)
+        request = entry.acquire()
+        try:
+            for index, array in enumerate(inputs):
+                request.set_input_tensor(index, shared_ov_tensor(array))
+            for index, output in enumerate(compiled_outputs):
+                shape = output.get_partial_shape()
+                if output_shapes is not None:
+                    shape = output_shapes[index]
+                elif shape.is_static:
+                    shape = shape.to_shape()
+                else:
+                    continue
+                results[index] = np.empty(
+                    tuple(shape), _numpy_dtype(output.get_element_type())
+                )
+                request.set_output_tensor(
+                    index, shared_ov_tensor(results[index])
+                )
+            request.infer()
+            for index, result in enumerate(results):
+                if result is None:
+                    data = request.get_output_tensor(index).data
+                    results[index] = np.array(data)
+        finally:
+            entry.release(request)
+        return results
+
+
+compiled_model_cache = CompiledModelCache()
+
+
+def _structural_key(ordered_ops):
+    """The graph's signature and the constants to feed as inputs.
+
+    The signature holds each node's type, attributes, inputs and output
+    types and shapes, and the value of every constant that is baked in.
+    """
+    positions = {}
+    signature = []
+    fed_constants = []
+    for position, node in enumerate(ordered_ops):
+        positions[node.get_name()] = position
+        type_name = node.get_type_name()
+        output_types = tuple(
+            (str(out.get_element_type()), str(out.get_partial_shape()))
+            for out in node.outputs()
+        )
+        if type_name == "Constant":
+            data = node.get_data()
+            element_type = node.get_output_element_type(0)
+            if data.size > MAX_BAKED_CONSTANT_SIZE or (
+                element_type.is_real() and data.ndim > 0 and data.size > 1
+            ):
+                fed_constants.append((position, node))
+                signature.append(("fed", output_types))
+            else:
+                signature.append(("baked", output_types, data.tobytes()))
+            continue
+        inputs = tuple(
+            (
+                positions[port.get_source_output().get_node().get_name()],
+                port.get_source_output().get_index(),
+            )
+            for port in node.inputs()
+        )
+        attributes = tuple(sorted(node.get_attributes().items(), key=str))
+        signature.append((type_name, repr(attributes), inputs, output_types))
+    return tuple(signature), fed_constants
+
+
+def _constant_array(node):
+    data = node.get_data()
+    if node.get_output_element_type(0) == Type.bf16:
+        data = data.view(ml_dtypes.bfloat16)
+    return data
+
+
+def _model_with_fed_constants(model, fed_constants):
+    clone = model.clone()
+    cloned_ops = clone.get_ordered_ops()
+    parameters = []
+    for position, _ in fed_constants:
+        constant = cloned_ops[position]
+        parameter = ov_opset.parameter(
+            constant.get_output_partial_shape(0),
+            constant.get_output_element_type(0),
+        )
+        constant.output(0).replace(parameter.output(0))
+        parameters.append(parameter)
+    clone.add_parameters(parameters)
+    return clone
+
+
+def evaluate(output):
+    """Runs a graph of constants, compiled once per graph structure."""
+    if output.get_element_type() == Type.boolean:
+        # Booleans come back as u8 and are viewed as bool, without a copy.
+        output = ov_opset.convert(output, Type.u8).output(0)
+        return evaluate(output).view(bool)
+    model = ov.Model([output], [])
+    signature, fed_constants = _structural_key(model.get_ordered_ops())
+    inputs = [_constant_array(node) for _, node in fed_constants]
+    (result,) = compiled_model_cache.run(
+        ("graph", signature),
+        lambda: _model_with_fed_constants(model, fed_constants),
+        inputs,
+    )
+    return result
+
+
+def is_concrete(output):
+    """Whether a graph depends on constants only, not on parameters."""
+    pending = [output.get_node()]
+    seen = set()
+    while pending:
+        node = pending.pop()
+        name = node.get_name()
+        if name in seen:
+            continue
+        seen.add(name)
+        if node.get_type_name() == "Parameter":
+            return False
+        pending.extend(
+            port.get_source_output().get_node() for port in node.inputs()
+        )
+    return True
+
+
+def _read_only(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def convert_to_numpy(x):
+    if isinstance(x, KerasVariable):
+        x = x.value
+    if x is None or isinstance(x, (np.ndarray, np.generic)):
+        return x
+    if isinstance(x, ov.Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return np.array([convert_to_numpy(element) for element in x])
+    if not isinstance(x, OpenVINOKerasTensor):
+        return np.array(x)
+    node = x.output.get_node()
+    if node.get_type_name() == "Constant":
+        # Read-only, as on JAX: the array is the tensor's own storage.
+        return _read_only(_constant_array(node))
+    if not is_concrete(x.output):
+        raise ValueError(
+            "`convert_to_numpy` got a symbolic OpenVINOKerasTensor: it "
+            "depends on a model input and has no value yet."
+        )
+    return _read_only(evaluate(x.output))
