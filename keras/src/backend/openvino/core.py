@@ -120,10 +120,13 @@ class CompiledModelCache:
         entry = self._entry(key, build_model)
         compiled_outputs = entry.compiled_model.outputs
         results = [None] * len(compiled_outputs)
+        # The request does not keep the tensors' NumPy memory alive: these
+        # references do, until the inference is over.
+        tensors = [shared_ov_tensor(array) for array in inputs]
         request = entry.acquire()
         try:
-            for index, array in enumerate(inputs):
-                request.set_input_tensor(index, shared_ov_tensor(array))
+            for index, tensor in enumerate(tensors):
+                request.set_input_tensor(index, tensor)
             for index, output in enumerate(compiled_outputs):
                 shape = output.get_partial_shape()
                 if output_shapes is not None:
@@ -135,14 +138,15 @@ class CompiledModelCache:
                 results[index] = np.empty(
                     tuple(shape), _numpy_dtype(output.get_element_type())
                 )
-                request.set_output_tensor(
-                    index, shared_ov_tensor(results[index])
-                )
+                tensors.append(shared_ov_tensor(results[index]))
+                request.set_output_tensor(index, tensors[-1])
             request.infer()
             for index, result in enumerate(results):
                 if result is None:
                     data = request.get_output_tensor(index).data
-                    results[index] = np.array(data)
+                    results[index] = np.array(data).view(
+                        _numpy_dtype(compiled_outputs[index].get_element_type())
+                    )
         finally:
             entry.release(request)
         return results

@@ -77,84 +77,126 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
     return ov_opset.select(is_nan, constant_from_numpy(nan), result).output(0)
 
 
-def _float64_words(value):
-    """The (low, high) int32 halves of a float64 array, little-endian."""
-    return value.reshape(value.shape + (1,)).view(np.int32)
+# Dtypes that `nan_to_num` handles on their bit pattern, and the integer
+# words it is cut into. The CPU plugin runs f64 as f32, and turns bf16
+# subnormals into zeros on the way to f32: neither survives a float graph.
+BIT_PATTERN_WORD_DTYPES = {"float64": np.int32, "bfloat16": np.int16}
 
 
-def _float64_nan_to_num_graph(words, nan, posinf, neginf):
-    """Builds `nan_to_num` on float64 values held as int32 word pairs.
+def _as_words(value, word_dtype):
+    """The bit pattern of `value` as words on a new last axis, least
+    significant first (as on every little-endian host)."""
+    return value.reshape(value.shape + (1,)).view(word_dtype)
 
-    The CPU plugin runs f64 as f32, so float64 is handled on its bit
-    pattern with integer ops it runs exactly: `bitwise_and`, `subtract`,
-    `select`, and comparisons with zero (its other i32 comparisons go
-    through float32).
+
+def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
+    """Builds `nan_to_num` on values held as integer words.
+
+    Only integer ops that the CPU plugin runs exactly are used: bitwise
+    ops, `subtract`, `negative`, and comparisons with zero (its other i32
+    comparisons, and `select`, go through float32).
+
+    Args:
+        words: Integer output of shape `(..., n)`, the values' words.
+        replacement_words: Integer output of shape `(3, n)`, the words of the
+            nan, posinf and neginf replacements. As constants, the plugin
+            would round them through float32.
+        dtype: The float dtype the words hold.
     """
-    info = np.finfo(np.float64)
-    high_fraction_bits = info.nmant - 32
-    exponent_mask = np.int32(((1 << info.nexp) - 1) << high_fraction_bits)
-    fraction_mask = np.int32((1 << high_fraction_bits) - 1)
+    info = ml_dtypes.finfo(dtype)
+    word_type = words.get_element_type()
+    word_bits = word_type.bitwidth
+    num_words = info.bits // word_bits
+    top_fraction_bits = info.nmant - word_bits * (num_words - 1)
+    exponent_mask = ov_opset.constant(
+        np.int32(((1 << info.nexp) - 1) << top_fraction_bits)
+    )
+    fraction_mask = ov_opset.constant(np.int32((1 << top_fraction_bits) - 1))
     zero = ov_opset.constant(np.int32(0))
+    # Sign-extended to int32, the top word is negative iff the value is.
+    words = ov_opset.convert(words, Type.i32)
+    replacement_words = ov_opset.convert(replacement_words, Type.i32)
 
-    low, high = ov_opset.split(
-        words, ov_opset.constant(np.int32(-1)), 2
+    *lower_words, top = ov_opset.split(
+        words, ov_opset.constant(np.int32(-1)), num_words
     ).outputs()
-    exponent = ov_opset.bitwise_and(high, ov_opset.constant(exponent_mask))
+    exponent = ov_opset.bitwise_and(top, exponent_mask)
     exponent_all_ones = ov_opset.equal(
-        ov_opset.subtract(exponent, ov_opset.constant(exponent_mask)), zero
+        ov_opset.subtract(exponent, exponent_mask), zero
     )
-    fraction_is_zero = ov_opset.logical_and(
-        ov_opset.equal(
-            ov_opset.bitwise_and(high, ov_opset.constant(fraction_mask)), zero
-        ),
-        ov_opset.equal(low, zero),
+    fraction_is_zero = ov_opset.equal(
+        ov_opset.bitwise_and(top, fraction_mask), zero
     )
+    for word in lower_words:
+        fraction_is_zero = ov_opset.logical_and(
+            fraction_is_zero, ov_opset.equal(word, zero)
+        )
     is_nan = ov_opset.logical_and(
         exponent_all_ones, ov_opset.logical_not(fraction_is_zero)
     )
     is_inf = ov_opset.logical_and(exponent_all_ones, fraction_is_zero)
-    is_negative = ov_opset.less(high, zero)
-    result = ov_opset.select(
-        ov_opset.logical_and(is_inf, ov_opset.logical_not(is_negative)),
-        ov_opset.constant(_float64_words(posinf)),
-        words,
+    is_negative = ov_opset.less(top, zero)
+    nan, posinf, neginf = (
+        ov_opset.squeeze(row, ov_opset.constant(np.int32(0)))
+        for row in ov_opset.split(
+            replacement_words, ov_opset.constant(np.int32(0)), 3
+        ).outputs()
     )
-    result = ov_opset.select(
-        ov_opset.logical_and(is_inf, is_negative),
-        ov_opset.constant(_float64_words(neginf)),
-        result,
-    )
-    result = ov_opset.select(
-        is_nan, ov_opset.constant(_float64_words(nan)), result
-    )
-    return result.output(0)
+    result = words
+    for mask, replacement in (
+        (
+            ov_opset.logical_and(is_inf, ov_opset.logical_not(is_negative)),
+            posinf,
+        ),
+        (ov_opset.logical_and(is_inf, is_negative), neginf),
+        (is_nan, nan),
+    ):
+        # Blend through a mask of all ones (-1) where `mask` holds, else 0.
+        all_ones = ov_opset.negative(ov_opset.convert(mask, Type.i32))
+        difference = ov_opset.bitwise_xor(result, replacement)
+        result = ov_opset.bitwise_xor(
+            result, ov_opset.bitwise_and(difference, all_ones)
+        )
+    return ov_opset.convert(result, word_type).output(0)
 
 
 def _nan_to_num_array(x, dtype, nan, posinf, neginf):
-    """Eager `nan_to_num` of the C-ordered array `x`, compiled once per
-    dtype, rank and replacement values."""
+    """Eager `nan_to_num` of the C-ordered array `x`."""
     if x.size == 0:
         return x.copy()
-    key = ("nan_to_num", dtype, x.ndim) + tuple(
-        None if value is None else value.tobytes()
-        for value in (nan, posinf, neginf)
-    )
-    if dtype == "float64":
-        info = np.finfo(np.float64)
-        posinf = np.asarray(info.max) if posinf is None else posinf
-        neginf = np.asarray(info.min) if neginf is None else neginf
+    if dtype in BIT_PATTERN_WORD_DTYPES:
+        word_dtype = BIT_PATTERN_WORD_DTYPES[dtype]
+        words = _as_words(x, word_dtype)
+        info = ml_dtypes.finfo(dtype)
+        replacements = np.stack(
+            [
+                nan,
+                np.asarray(info.max if posinf is None else posinf, dtype),
+                np.asarray(info.min if neginf is None else neginf, dtype),
+            ]
+        )
 
         def build_model():
-            words = ov_opset.parameter([-1] * x.ndim + [2], Type.i32)
-            result = _float64_nan_to_num_graph(
-                words.output(0), nan, posinf, neginf
+            word_type = Type(np.dtype(word_dtype))
+            x_words = ov_opset.parameter(
+                [-1] * x.ndim + [words.shape[-1]], word_type
             )
-            return ov.Model([result], [words])
+            replacement_words = ov_opset.parameter(
+                [3, words.shape[-1]], word_type
+            )
+            result = _bit_pattern_nan_to_num_graph(
+                x_words.output(0), replacement_words.output(0), dtype
+            )
+            return ov.Model([result], [x_words, replacement_words])
 
+        # One compiled model per dtype and rank, whatever the replacements.
         (result,) = compiled_model_cache.run(
-            key, build_model, [_float64_words(x)], [x.shape + (2,)]
+            ("nan_to_num", dtype, x.ndim),
+            build_model,
+            [words, _as_words(replacements, word_dtype)],
+            [words.shape],
         )
-        return result.view(np.float64).reshape(x.shape)
+        return result.view(x.dtype).reshape(x.shape)
 
     def build_model():
         parameter = ov_opset.parameter([-1] * x.ndim, OPENVINO_DTYPES[dtype])
@@ -163,6 +205,10 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         )
         return ov.Model([result], [parameter])
 
+    key = ("nan_to_num", dtype, x.ndim) + tuple(
+        None if value is None else value.tobytes()
+        for value in (nan, posinf, neginf)
+    )
     (result,) = compiled_model_cache.run(key, build_model, [x], [x.shape])
     return result
 

@@ -1,0 +1,300 @@
+"""Bit-for-bit parity of the OpenVINO backend's `nan_to_num` with NumPy."""
+
+import warnings
+
+import ml_dtypes
+import numpy as np
+import pytest
+from absl.testing import parameterized
+
+from keras.src import backend
+from keras.src import ops
+from keras.src import testing
+from keras.src.testing.test_utils import named_product
+
+pytestmark = pytest.mark.skipif(
+    backend.backend() != "openvino",
+    reason="Tests the OpenVINO backend's own implementation.",
+)
+
+FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
+INT_DTYPES = [
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+]
+
+# Replacement values, named; None keeps NumPy's default.
+REPLACEMENTS = {
+    "defaults": {},
+    "integers": {"nan": 2, "posinf": 3, "neginf": -4},
+    "floats": {"nan": -1.5, "posinf": 0.25, "neginf": -1e-3},
+    "only_posinf": {"posinf": 7.0},
+    "only_neginf": {"neginf": -7.0},
+    "signed_zeros": {"nan": -0.0, "posinf": 0.0, "neginf": -0.0},
+    "overflowing": {"nan": 1e300, "posinf": 1e308, "neginf": -1e308},
+    "nan_kept": {"nan": np.nan},
+    "numpy_scalars": {
+        "nan": np.float32(5),
+        "posinf": np.int64(9),
+        "neginf": np.array(-9.0),
+    },
+}
+
+
+def special_values(dtype):
+    """Every kind of value a float dtype holds, rich in edge cases."""
+    info = ml_dtypes.finfo(dtype)
+    one = np.asarray(1, dtype)
+    magnitudes = [
+        0.0,
+        info.smallest_subnormal,
+        info.smallest_subnormal * 3,
+        info.tiny,
+        info.eps,
+        one,
+        one + info.eps,
+        np.pi,
+        1e4,
+        info.max,
+        np.inf,
+    ]
+    if dtype == "float64":
+        # Values that float32 can neither hold nor tell apart.
+        magnitudes += [1e300, 1.0000000001, 2.0**40 + 1, 5e-324, 1e-310]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = [np.asarray(m, dtype) for m in magnitudes]
+    values += [-v for v in values]
+    values += [np.asarray(np.nan, dtype), -np.asarray(np.nan, dtype)]
+    return np.stack(values)
+
+
+def reference_nan_to_num(x, **kwargs):
+    """NumPy's answer; JAX's for bfloat16, which NumPy leaves unchanged."""
+    if x.dtype == ml_dtypes.bfloat16:
+        import jax.numpy as jnp
+
+        return np.asarray(jnp.nan_to_num(jnp.asarray(x), **kwargs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nan_to_num(x, **kwargs)
+
+
+def openvino_nan_to_num(x, **kwargs):
+    return ops.convert_to_numpy(ops.nan_to_num(x, **kwargs))
+
+
+class NanToNumParityTest(testing.TestCase):
+    def assertSameBits(self, actual, expected):
+        actual = np.asarray(actual)
+        expected = np.asarray(expected)
+        self.assertEqual(actual.dtype, expected.dtype)
+        self.assertEqual(actual.shape, expected.shape)
+        as_bits = f"u{expected.dtype.itemsize}"
+        np.testing.assert_array_equal(
+            actual.view(as_bits),
+            expected.view(as_bits),
+            err_msg=f"values: {actual!r} expected: {expected!r}",
+        )
+
+    @parameterized.named_parameters(
+        named_product(dtype=FLOAT_DTYPES, replacements=list(REPLACEMENTS))
+    )
+    def test_special_values(self, dtype, replacements):
+        kwargs = REPLACEMENTS[replacements]
+        x = special_values(dtype)
+        expected = reference_nan_to_num(x, **kwargs)
+        self.assertSameBits(openvino_nan_to_num(x, **kwargs), expected)
+
+    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    def test_defaults_are_the_dtypes_own_limits(self, dtype):
+        info = ml_dtypes.finfo(dtype)
+        x = np.array([np.inf, -np.inf, np.nan], dtype)
+        result = openvino_nan_to_num(x)
+        self.assertSameBits(result, np.array([info.max, info.min, 0], dtype))
+
+    def test_float64_beyond_float32_is_exact(self):
+        x = np.array([1e300, -1e300, 1.0000000001, 5e-324, 2.0**40 + 1])
+        self.assertSameBits(openvino_nan_to_num(x), x)
+
+    def test_float64_lazy_graph_input_is_computed_in_float32(self):
+        # A known limit of the backend, not of nan_to_num: an eager op that
+        # is not evaluated yet runs on the CPU plugin, which computes float64
+        # as float32, before nan_to_num sees its values.
+        x = np.array([np.inf, 1e300, 1.0000000001, np.nan])
+        lazy = ops.reshape(ops.convert_to_tensor(x), (2, 2))
+        result = openvino_nan_to_num(lazy).reshape(-1)
+        float32_max = float(np.finfo(np.float32).max)
+        self.assertSameBits(result, np.array([float32_max] * 2 + [1.0, 0.0]))
+
+    def test_float16_overflowing_replacement_becomes_inf(self):
+        x = np.array([np.inf, -np.inf], "float16")
+        result = openvino_nan_to_num(x, posinf=1e10, neginf=-1e10)
+        self.assertSameBits(result, np.array([np.inf, -np.inf], "float16"))
+
+    @parameterized.named_parameters(named_product(dtype=INT_DTYPES + ["bool"]))
+    def test_integers_and_booleans_unchanged(self, dtype):
+        if dtype == "bool":
+            x = np.array([True, False, True])
+        else:
+            info = np.iinfo(dtype)
+            x = np.array([info.min, 0, 1, info.max], dtype)
+        result = ops.nan_to_num(x, nan=1.5, posinf=2, neginf=3)
+        self.assertEqual(backend.standardize_dtype(result.dtype), dtype)
+        self.assertSameBits(ops.convert_to_numpy(result), x)
+
+    @parameterized.named_parameters(
+        ("python_float", float("nan"), "float32", ()),
+        ("python_inf", float("-inf"), "float32", ()),
+        ("python_int", 7, "int32", ()),
+        ("python_bool", True, "bool", ()),
+        ("list", [1.0, float("nan"), float("inf")], "float32", (3,)),
+        ("nested_list", [[float("inf")], [-1.0]], "float32", (2, 1)),
+        ("int_list", [1, 2], "int32", (2,)),
+    )
+    def test_python_values_take_keras_dtypes(self, x, dtype, shape):
+        result = ops.nan_to_num(x)
+        self.assertEqual(backend.standardize_dtype(result.dtype), dtype)
+        self.assertSameBits(
+            ops.convert_to_numpy(result),
+            reference_nan_to_num(np.asarray(x, dtype)),
+        )
+        self.assertEqual(tuple(result.shape), shape)
+
+    def test_python_values_follow_floatx(self):
+        original = backend.floatx()
+        try:
+            backend.set_floatx("float16")
+            result = ops.nan_to_num([float("inf")])
+            self.assertEqual(backend.standardize_dtype(result.dtype), "float16")
+            self.assertSameBits(
+                ops.convert_to_numpy(result), np.array([65504], "float16")
+            )
+        finally:
+            backend.set_floatx(original)
+
+    @parameterized.named_parameters(
+        ("scalar", ()),
+        ("empty", (0,)),
+        ("empty_rank_3", (2, 0, 3)),
+        ("vector", (37,)),
+        ("rank_4", (2, 3, 4, 5)),
+        ("rank_6", (1, 2, 1, 3, 1, 2)),
+    )
+    def test_shapes(self, shape):
+        for dtype in FLOAT_DTYPES:
+            values = special_values(dtype)
+            x = np.resize(values, shape).astype(dtype)
+            self.assertSameBits(openvino_nan_to_num(x), reference_nan_to_num(x))
+
+    @parameterized.named_parameters(
+        ("strided", lambda a: a[::3]),
+        ("reversed", lambda a: a[::-1]),
+        ("fortran", lambda a: np.asfortranarray(a.reshape(6, -1))),
+        ("transposed", lambda a: a.reshape(6, -1).T),
+        ("big_endian", lambda a: a.astype(a.dtype.newbyteorder(">"))),
+    )
+    def test_layouts(self, layout):
+        for dtype in FLOAT_DTYPES:
+            if dtype == "bfloat16" and "big_endian" in self.id():
+                continue  # ml_dtypes has no byte-swapped bfloat16.
+            x = layout(np.resize(special_values(dtype), 36).astype(dtype))
+            expected = reference_nan_to_num(x.astype(x.dtype.newbyteorder("=")))
+            self.assertSameBits(openvino_nan_to_num(x), expected)
+
+    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    def test_input_is_never_modified(self, dtype):
+        x = special_values(dtype)
+        original = x.copy()
+        openvino_nan_to_num(x, nan=1, posinf=2, neginf=3)
+        self.assertSameBits(x, original)
+        self.assertTrue(x.flags.writeable)
+
+        x.flags.writeable = False
+        self.assertSameBits(openvino_nan_to_num(x), reference_nan_to_num(x))
+        self.assertSameBits(x, original)
+
+    def test_results_own_their_data(self):
+        x = special_values("float32")
+        first = ops.nan_to_num(x)
+        second = ops.nan_to_num(np.ones_like(x))
+        self.assertSameBits(ops.convert_to_numpy(first), np.nan_to_num(x))
+        self.assertSameBits(ops.convert_to_numpy(second), np.ones_like(x))
+        self.assertFalse(np.shares_memory(ops.convert_to_numpy(first), x))
+
+    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    def test_tensor_inputs(self, dtype):
+        x = special_values(dtype)
+        expected = reference_nan_to_num(x)
+        constant = ops.convert_to_tensor(x)
+        self.assertSameBits(openvino_nan_to_num(constant), expected)
+        # A lazily evaluated graph of constants: nan_to_num is exact on the
+        # values that the CPU plugin computes for it (for float64, in float32:
+        # see test_float64_lazy_graph_input_is_computed_in_float32).
+        lazy = ops.reshape(ops.reshape(constant, (2, -1)), (-1,))
+        self.assertSameBits(
+            openvino_nan_to_num(lazy),
+            reference_nan_to_num(ops.convert_to_numpy(lazy)),
+        )
+        if dtype != "float64":
+            self.assertSameBits(openvino_nan_to_num(lazy), expected)
+        variable = backend.Variable(x[np.isfinite(x)], dtype=dtype)
+        self.assertSameBits(openvino_nan_to_num(variable), x[np.isfinite(x)])
+
+    def test_results_feed_other_ops(self):
+        x = special_values("float32")
+        result = ops.add(ops.nan_to_num(x), 0.0)
+        self.assertAllClose(result, np.nan_to_num(x) + np.float32(0))
+
+
+class NanToNumBadInputTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("none", None, TypeError, "`x`.*not None"),
+        ("strings", np.array(["a", "b"]), TypeError, "`x`.*dtype <U1"),
+        ("bytes", np.array([b"a"]), TypeError, "`x`.*dtype"),
+        ("objects", np.array([object()]), TypeError, "`x`.*dtype object"),
+        ("complex", np.array([1j]), TypeError, "`x`.*complex128"),
+        ("string_list", ["a"], TypeError, "`x`.*dtype"),
+        ("none_list", [1.0, None], TypeError, "`x`.*dtype object"),
+        ("python_complex", 1 + 2j, TypeError, "`x`.*complex"),
+    )
+    def test_bad_x(self, x, error, message):
+        with self.assertRaisesRegex(error, message):
+            ops.nan_to_num(x)
+
+    @parameterized.named_parameters(
+        ("nan_none", {"nan": None}, TypeError, "`nan`.*NoneType"),
+        ("nan_string", {"nan": "0"}, TypeError, "`nan`.*str"),
+        ("nan_complex", {"nan": 1j}, TypeError, "`nan`.*complex"),
+        ("posinf_list", {"posinf": [1.0]}, ValueError, "`posinf`.*scalar"),
+        (
+            "neginf_array",
+            {"neginf": np.zeros(2)},
+            ValueError,
+            "`neginf`.*scalar.*shape",
+        ),
+        ("posinf_object", {"posinf": object()}, TypeError, "`posinf`"),
+        ("posinf_huge_int", {"posinf": 10**400}, ValueError, "`posinf`"),
+    )
+    def test_bad_replacements(self, kwargs, error, message):
+        x = np.array([np.nan, np.inf, -np.inf], "float32")
+        original = x.copy()
+        with self.assertRaisesRegex(error, message):
+            ops.nan_to_num(x, **kwargs)
+        np.testing.assert_array_equal(x, original)
+
+    def test_string_tensor(self):
+        import openvino as ov
+        import openvino.opset16 as ov_opset
+
+        from keras.src.backend.openvino.core import OpenVINOKerasTensor
+
+        strings = ov_opset.parameter([2], ov.Type.string).output(0)
+        with self.assertRaisesRegex(TypeError, "`x`.*string"):
+            ops.nan_to_num(OpenVINOKerasTensor(strings))
