@@ -18,6 +18,19 @@ COMPILED_MODEL_CACHE_SIZE = 256
 # being baked into it: the model is then reused for new data, and the CPU
 # plugin's constant folding cannot flush its `-0.0` or subnormals.
 MAX_BAKED_CONSTANT_SIZE = 16
+# Only types that the CPU plugin reads exactly are fed. It converts a 64-bit
+# or u32 input to 32 bits (an f64 inf becomes the f32 maximum) and flushes
+# bf16 subnormals, where folding a constant keeps them.
+FED_CONSTANT_TYPES = (
+    Type.f32,
+    Type.f16,
+    Type.i32,
+    Type.i16,
+    Type.i8,
+    Type.u16,
+    Type.u8,
+    Type.boolean,
+)
 
 
 def _numpy_dtype(ov_type):
@@ -27,14 +40,16 @@ def _numpy_dtype(ov_type):
 
 
 def shared_ov_tensor(array):
-    """An `ov.Tensor` reading `array` in place where that is safe."""
-    if array.dtype == ml_dtypes.bfloat16:
-        array = np.ascontiguousarray(array)
-        return ov.Tensor(array.view(np.uint16), array.shape, Type.bf16)
+    """An `ov.Tensor` reading `array` in place where that is safe.
+
+    The caller keeps `array` alive while the tensor is in use.
+    """
     if not array.flags.c_contiguous or not array.flags.writeable:
         # OpenVINO only shares writeable C-ordered memory; it never writes
         # to an input, so a copy keeps the caller's array untouched.
         array = np.array(array, order="C")
+    if array.dtype == ml_dtypes.bfloat16:
+        return ov.Tensor(array.view(np.uint16), array.shape, Type.bf16)
     return ov.Tensor(array, shared_memory=True)
 
 
@@ -46,7 +61,8 @@ def constant_from_numpy(array):
         tensor = ov.Tensor(Type.bf16, ov.Shape(list(array.shape)))
         tensor.data.view(np.uint16)[...] = array.view(np.uint16)
         return ov_opset.constant(tensor).output(0)
-    return ov_opset.constant(array, shared_memory=True).output(0)
+    # A 0-d array is copied: OpenVINO does not share scalar memory.
+    return ov_opset.constant(array, shared_memory=array.ndim > 0).output(0)
 
 
 class _CompiledEntry:
@@ -155,12 +171,35 @@ class CompiledModelCache:
 compiled_model_cache = CompiledModelCache()
 
 
+def _is_fed(constant):
+    element_type = constant.get_output_element_type(0)
+    if element_type not in FED_CONSTANT_TYPES:
+        return False
+    size = int(np.prod(list(constant.get_output_shape(0))))
+    return size > MAX_BAKED_CONSTANT_SIZE or (
+        element_type.is_real() and size > 1
+    )
+
+
+def _feeding_crashes_plugin(ordered_ops):
+    # openvino 2026.4.1's CPU plugin dies compiling a reshape to rank 0 of
+    # a MatMul of parameters (e.g. `ops.inner` of two vectors); with the
+    # constants baked in, the reshape is folded away first.
+    for node in ordered_ops:
+        if node.get_type_name() == "Reshape":
+            rank = node.get_output_partial_shape(0).rank
+            if rank.is_static and rank.get_length() == 0:
+                return True
+    return False
+
+
 def _structural_key(ordered_ops):
     """The graph's signature and the constants to feed as inputs.
 
     The signature holds each node's type, attributes, inputs and output
     types and shapes, and the value of every constant that is baked in.
     """
+    feed = not _feeding_crashes_plugin(ordered_ops)
     positions = {}
     signature = []
     fed_constants = []
@@ -172,15 +211,12 @@ def _structural_key(ordered_ops):
             for out in node.outputs()
         )
         if type_name == "Constant":
-            data = node.get_data()
-            element_type = node.get_output_element_type(0)
-            if data.size > MAX_BAKED_CONSTANT_SIZE or (
-                element_type.is_real() and data.ndim > 0 and data.size > 1
-            ):
+            if feed and _is_fed(node):
                 fed_constants.append((position, node))
                 signature.append(("fed", output_types))
             else:
-                signature.append(("baked", output_types, data.tobytes()))
+                data = node.get_data().tobytes()
+                signature.append(("baked", output_types, data))
             continue
         inputs = tuple(
             (
@@ -214,6 +250,7 @@ def _model_with_fed_constants(model, fed_constants):
         constant.output(0).replace(parameter.output(0))
         parameters.append(parameter)
     clone.add_parameters(parameters)
+    clone.validate_nodes_and_infer_types()
     return clone
 
 

@@ -49,28 +49,21 @@ def _nan_to_num_replacement(name, value, dtype):
 def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
     """Builds `nan_to_num` on the floating-point output `x`.
 
-    `posinf` and `neginf` are None for the dtype's own largest and smallest
-    finite values: a clamp then replaces infinities and leaves every finite
-    value as it is, bit for bit, so no infinity mask is needed.
+    A clamp to the dtype's finite range gives the default replacements and
+    leaves every finite value as it is, bit for bit, without any infinity
+    mask; its bounds are attributes, which a CPU plugin running in bf16
+    keeps exact, unlike constants. Custom `posinf` and `neginf` (None
+    otherwise) are then selected where `x` is infinite.
     """
     info = ml_dtypes.finfo(dtype)
-    inf = constant_from_numpy(np.asarray(np.inf, dtype))
-    if posinf is None and neginf is None:
-        result = ov_opset.clamp(x, float(info.min), float(info.max))
-    else:
-        # `equal` rather than `is_inf`: the CPU plugin's `is_inf` misses f64.
-        if posinf is None:
-            result = ov_opset.minimum(x, constant_from_numpy(info.max))
-        else:
+    result = ov_opset.clamp(x, float(info.min), float(info.max))
+    inf = np.asarray(np.inf, dtype)
+    # `equal` rather than `is_inf`: the CPU plugin's `is_inf` misses f64.
+    for replacement, infinity in ((posinf, inf), (neginf, -inf)):
+        if replacement is not None:
             result = ov_opset.select(
-                ov_opset.equal(x, inf), constant_from_numpy(posinf), x
-            )
-        if neginf is None:
-            result = ov_opset.maximum(result, constant_from_numpy(info.min))
-        else:
-            result = ov_opset.select(
-                ov_opset.equal(x, ov_opset.negative(inf)),
-                constant_from_numpy(neginf),
+                ov_opset.equal(x, constant_from_numpy(infinity)),
+                constant_from_numpy(replacement),
                 result,
             )
     is_nan = ov_opset.is_nan(x)
