@@ -13,6 +13,7 @@ install one meta path finder. For every module `keras.X` it asks:
   release's code, then this tree's code. Later definitions win, so the tree's
   functions replace the release's of the same name, and the release's own
   code, which looks its globals up at call time, calls the tree's versions.
+  The replaced definitions stay reachable in the module's `__overlaid__`.
 
 This package's own namespace is filled the same way: the release's
 `keras/__init__.py` runs here, after the finder is in place.
@@ -66,10 +67,18 @@ class _OverlayLoader(importlib.abc.Loader):
 
     def exec_module(self, module):
         self.release_loader.exec_module(module)
+        release_namespace = dict(module.__dict__)
         with open(self.tree_file, encoding="utf-8") as f:
             code = compile(f.read(), self.tree_file, "exec")
         module.__overlay_file__ = self.tree_file
         exec(code, module.__dict__)
+        # What the tree replaced, for benchmarks and the patch export.
+        module.__overlaid__ = {
+            name: value
+            for name, value in release_namespace.items()
+            if not name.startswith("__")
+            and module.__dict__.get(name) is not value
+        }
 
 
 class _OverlayFinder(importlib.abc.MetaPathFinder):

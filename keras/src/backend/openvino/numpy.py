@@ -77,9 +77,9 @@ BIT_PATTERN_WORD_DTYPES = {"float64": np.int32, "bfloat16": np.int16}
 
 
 def _as_words(value, word_dtype):
-    """The bit pattern of `value` as words on a new last axis, least
-    significant first (as on every little-endian host)."""
-    return value.reshape(value.shape + (1,)).view(word_dtype)
+    """The bit pattern of `value`, one row of words per value, least
+    significant word first (as on every little-endian host)."""
+    return value.reshape(-1, 1).view(word_dtype)
 
 
 def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
@@ -87,13 +87,15 @@ def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
 
     Only integer ops that the CPU plugin runs exactly are used: bitwise
     ops, `subtract`, `negative`, and comparisons with zero (its other i32
-    comparisons, and `select`, go through float32).
+    comparisons, and `select`, go through float32). Each column of words is
+    processed as its own contiguous vector: the plugin is many times slower
+    on a short innermost axis.
 
     Args:
-        words: Integer output of shape `(..., n)`, the values' words.
-        replacement_words: Integer output of shape `(3, n)`, the words of the
-            nan, posinf and neginf replacements. As constants, the plugin
-            would round them through float32.
+        words: Integer output of shape `(size, n)`: the values' words.
+        replacement_words: Integer output of shape `(3, n)`: the words of
+            the nan, posinf and neginf replacements. As constants, the
+            plugin would round them through float32.
         dtype: The float dtype the words hold.
     """
     info = ml_dtypes.finfo(dtype)
@@ -106,13 +108,22 @@ def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
     )
     fraction_mask = ov_opset.constant(np.int32((1 << top_fraction_bits) - 1))
     zero = ov_opset.constant(np.int32(0))
-    # Sign-extended to int32, the top word is negative iff the value is.
-    words = ov_opset.convert(words, Type.i32)
-    replacement_words = ov_opset.convert(replacement_words, Type.i32)
 
-    *lower_words, top = ov_opset.split(
-        words, ov_opset.constant(np.int32(-1)), num_words
-    ).outputs()
+    def columns(matrix):
+        # Sign-extended to int32, the top word is negative iff the value is.
+        matrix = ov_opset.convert(matrix, Type.i32)
+        if num_words == 1:
+            return [ov_opset.squeeze(matrix, ov_opset.constant(np.int32(1)))]
+        # Split along the outer axis of the transpose: contiguous vectors.
+        transposed = ov_opset.transpose(matrix, ov_opset.constant([1, 0]))
+        return [
+            ov_opset.squeeze(row, ov_opset.constant(np.int32(0)))
+            for row in ov_opset.split(
+                transposed, ov_opset.constant(np.int32(0)), num_words
+            ).outputs()
+        ]
+
+    *lower_words, top = columns(words)
     exponent = ov_opset.bitwise_and(top, exponent_mask)
     exponent_all_ones = ov_opset.equal(
         ov_opset.subtract(exponent, exponent_mask), zero
@@ -129,27 +140,31 @@ def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
     )
     is_inf = ov_opset.logical_and(exponent_all_ones, fraction_is_zero)
     is_negative = ov_opset.less(top, zero)
-    nan, posinf, neginf = (
-        ov_opset.squeeze(row, ov_opset.constant(np.int32(0)))
-        for row in ov_opset.split(
-            replacement_words, ov_opset.constant(np.int32(0)), 3
-        ).outputs()
-    )
-    result = words
-    for mask, replacement in (
-        (
-            ov_opset.logical_and(is_inf, ov_opset.logical_not(is_negative)),
-            posinf,
-        ),
-        (ov_opset.logical_and(is_inf, is_negative), neginf),
-        (is_nan, nan),
-    ):
-        # Blend through a mask of all ones (-1) where `mask` holds, else 0.
-        all_ones = ov_opset.negative(ov_opset.convert(mask, Type.i32))
-        difference = ov_opset.bitwise_xor(result, replacement)
-        result = ov_opset.bitwise_xor(
-            result, ov_opset.bitwise_and(difference, all_ones)
-        )
+    masks = [
+        is_nan,
+        ov_opset.logical_and(is_inf, ov_opset.logical_not(is_negative)),
+        ov_opset.logical_and(is_inf, is_negative),
+    ]
+    # All ones (-1) where a mask holds, else 0.
+    masks = [ov_opset.negative(ov_opset.convert(m, Type.i32)) for m in masks]
+
+    results = []
+    # Row r of `replacement_words` replaces where masks[r] holds.
+    replacement_columns = columns(replacement_words)
+    for word, replacements in zip(lower_words + [top], replacement_columns):
+        for row, mask in enumerate(masks):
+            replacement = ov_opset.gather(
+                replacements,
+                ov_opset.constant(np.int32(row)),
+                ov_opset.constant(np.int32(0)),
+            )
+            difference = ov_opset.bitwise_xor(word, replacement)
+            word = ov_opset.bitwise_xor(
+                word, ov_opset.bitwise_and(difference, mask)
+            )
+        results.append(ov_opset.unsqueeze(word, ov_opset.constant(0)))
+    result = ov_opset.concat(results, 0)
+    result = ov_opset.transpose(result, ov_opset.constant([1, 0]))
     return ov_opset.convert(result, word_type).output(0)
 
 
@@ -171,20 +186,17 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
 
         def build_model():
             word_type = Type(np.dtype(word_dtype))
-            x_words = ov_opset.parameter(
-                [-1] * x.ndim + [words.shape[-1]], word_type
-            )
-            replacement_words = ov_opset.parameter(
-                [3, words.shape[-1]], word_type
-            )
+            num_words = words.shape[1]
+            x_words = ov_opset.parameter([-1, num_words], word_type)
+            replacement_words = ov_opset.parameter([3, num_words], word_type)
             result = _bit_pattern_nan_to_num_graph(
                 x_words.output(0), replacement_words.output(0), dtype
             )
             return ov.Model([result], [x_words, replacement_words])
 
-        # One compiled model per dtype and rank, whatever the replacements.
+        # One compiled model per dtype, whatever the shape or replacements.
         (result,) = compiled_model_cache.run(
-            ("nan_to_num", dtype, x.ndim),
+            ("nan_to_num", dtype),
             build_model,
             [words, _as_words(replacements, word_dtype)],
             [words.shape],
