@@ -9,7 +9,11 @@ from openvino import Type
 
 from keras.src.backend.common import KerasVariable
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
+from keras.src.backend.openvino.core import get_device
 
+# How this backend compiles every model. The CPU plugin's default precision
+# is bf16 on CPUs that have it, which would round float32 results.
+COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
 # Compiled models kept for eager execution; the least recently used one is
 # dropped past this bound.
 COMPILED_MODEL_CACHE_SIZE = 256
@@ -107,7 +111,7 @@ class CompiledModelCache:
                 self._entries.move_to_end(key)
                 return entry
         compiled_model = ov.compile_model(
-            build_model(), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+            build_model(), get_device(), COMPILE_CONFIG
         )
         with self._lock:
             self.compilations += 1

@@ -54,17 +54,26 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
     mask; its bounds are attributes, which a CPU plugin running in bf16
     keeps exact, unlike constants. Custom `posinf` and `neginf` (None
     otherwise) are then selected where `x` is infinite.
+
+    The CPU plugin computes float64 as float32 and may or may not saturate
+    an infinity to float32's maximum on the way, so for float64 anything at
+    or beyond float32's finite range counts as infinite.
     """
     info = ml_dtypes.finfo(dtype)
     result = ov_opset.clamp(x, float(info.min), float(info.max))
-    inf = np.asarray(np.inf, dtype)
-    # `equal` rather than `is_inf`: the CPU plugin's `is_inf` misses f64.
-    for replacement, infinity in ((posinf, inf), (neginf, -inf)):
+    if dtype == "float64":
+        float32_max = np.asarray(np.finfo(np.float32).max, dtype)
+        is_posinf = ov_opset.greater_equal(x, constant_from_numpy(float32_max))
+        is_neginf = ov_opset.less_equal(x, constant_from_numpy(-float32_max))
+    else:
+        inf = np.asarray(np.inf, dtype)
+        # `equal` rather than `is_inf`, which the CPU plugin misses on f64.
+        is_posinf = ov_opset.equal(x, constant_from_numpy(inf))
+        is_neginf = ov_opset.equal(x, constant_from_numpy(-inf))
+    for replacement, is_inf in ((posinf, is_posinf), (neginf, is_neginf)):
         if replacement is not None:
             result = ov_opset.select(
-                ov_opset.equal(x, constant_from_numpy(infinity)),
-                constant_from_numpy(replacement),
-                result,
+                is_inf, constant_from_numpy(replacement), result
             )
     is_nan = ov_opset.is_nan(x)
     return ov_opset.select(is_nan, constant_from_numpy(nan), result).output(0)

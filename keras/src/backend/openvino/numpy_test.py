@@ -298,3 +298,137 @@ class NanToNumBadInputTest(testing.TestCase):
         strings = ov_opset.parameter([2], ov.Type.string).output(0)
         with self.assertRaisesRegex(TypeError, "`x`.*string"):
             ops.nan_to_num(OpenVINOKerasTensor(strings))
+
+
+def float64_graph_reference(x, nan=0.0, posinf=None, neginf=None):
+    """The float64 contract inside a compiled graph on the CPU plugin.
+
+    The plugin computes float64 as float32: values are rounded to float32,
+    values at or beyond float32's largest finite value count as infinities,
+    and replacements saturate to float32's finite range, so that nothing
+    infinite or NaN comes out (unless `nan` is NaN).
+    """
+    info = np.finfo(np.float32)
+
+    def as_float32(value):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value = np.asarray(value, np.float64).astype(np.float32)
+        return np.where(
+            np.abs(value) >= info.max, np.copysign(np.inf, value), value
+        )
+
+    def saturated(value, default):
+        value = default if value is None else value
+        return np.clip(as_float32(value), info.min, info.max)
+
+    result = np.nan_to_num(
+        as_float32(x),
+        nan=saturated(nan, 0.0) if not np.isnan(nan) else np.nan,
+        posinf=saturated(posinf, info.max),
+        neginf=saturated(neginf, info.min),
+    )
+    return result.astype(np.float64)
+
+
+def graph_reference(x, **kwargs):
+    if x.dtype == np.float64:
+        return float64_graph_reference(x, **kwargs)
+    return reference_nan_to_num(x, **kwargs)
+
+
+def nan_to_num_model(dtype, shape, **kwargs):
+    import keras
+
+    inputs = keras.Input(shape, dtype=dtype)
+    outputs = keras.layers.Lambda(
+        lambda t: ops.nan_to_num(t, **kwargs), dtype=dtype
+    )(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def run_exported(model, x, config=None):
+    import os
+    import tempfile
+
+    import openvino as ov
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "nan_to_num.xml")
+        model.export(path, format="openvino", verbose=False)
+        compiled = ov.Core().compile_model(
+            path, "CPU", config or {"INFERENCE_PRECISION_HINT": "f32"}
+        )
+        return compiled([x])[0]
+
+
+GRAPH_DTYPES = ["float16", "float32", "float64"]
+GRAPH_REPLACEMENTS = ["defaults", "integers", "floats", "only_neginf"]
+
+
+class NanToNumGraphTest(testing.TestCase):
+    assertSameBits = NanToNumParityTest.assertSameBits
+
+    @parameterized.named_parameters(
+        named_product(dtype=FLOAT_DTYPES + INT_DTYPES + ["bool"])
+    )
+    def test_symbolic_shape_and_dtype(self, dtype):
+        from keras.src.backend.common.keras_tensor import KerasTensor
+
+        x = KerasTensor((None, 3, None), dtype=dtype)
+        result = ops.nan_to_num(x, nan=1, posinf=2)
+        self.assertEqual(result.shape, (None, 3, None))
+        self.assertEqual(result.dtype, dtype)
+        # The backend's own graph, built on a parameter of dynamic shape.
+        spec = backend.compute_output_spec(
+            lambda t: backend.numpy.nan_to_num(t, nan=1, posinf=2), x
+        )
+        self.assertEqual(spec.shape, (None, 3, None))
+        self.assertEqual(spec.dtype, dtype)
+
+    @parameterized.named_parameters(
+        named_product(dtype=GRAPH_DTYPES, replacements=GRAPH_REPLACEMENTS)
+    )
+    def test_predict_in_a_model(self, dtype, replacements):
+        kwargs = REPLACEMENTS[replacements]
+        x = np.resize(special_values(dtype), (21, 6)).astype(dtype)
+        model = nan_to_num_model(dtype, (6,), **kwargs)
+        expected = graph_reference(x, **kwargs)
+        for batch_size in (1, 4, 21, 8):
+            result = model.predict(x, batch_size=batch_size, verbose=0)
+            self.assertSameBits(result, expected)
+
+    @parameterized.named_parameters(
+        named_product(dtype=GRAPH_DTYPES, replacements=GRAPH_REPLACEMENTS)
+    )
+    def test_exported_ir(self, dtype, replacements):
+        kwargs = REPLACEMENTS[replacements]
+        x = np.resize(special_values(dtype), (5, 4, 3)).astype(dtype)
+        model = nan_to_num_model(dtype, (4, 3), **kwargs)
+        self.assertSameBits(
+            run_exported(model, x), graph_reference(x, **kwargs)
+        )
+
+    @parameterized.named_parameters(named_product(dtype=GRAPH_DTYPES))
+    def test_float64_contract_output_is_finite(self, dtype):
+        x = np.resize(special_values(dtype), (7, 8)).astype(dtype)
+        result = run_exported(nan_to_num_model(dtype, (8,)), x)
+        self.assertTrue(np.all(np.isfinite(result)))
+
+    def test_float64_contract_loses_float64_range(self):
+        # The known limit, as it stands: in a compiled graph, 1e300 and inf
+        # are both float32's maximum, and 1.0000000001 is 1.0.
+        x = np.array([[1e300, np.inf, 1.0000000001, 5e-324]])
+        result = run_exported(nan_to_num_model("float64", (4,)), x)
+        float32_max = float(np.finfo(np.float32).max)
+        self.assertSameBits(
+            result, np.array([[float32_max, float32_max, 1.0, 0.0]])
+        )
+
+    @parameterized.named_parameters(named_product(dtype=["float16", "float32"]))
+    def test_exported_ir_with_the_plugins_default_precision(self, dtype):
+        # With the CPU's default precision (bf16 where the CPU has it),
+        # float16 and float32 values and default replacements stay exact.
+        x = np.resize(special_values(dtype), (4, 6)).astype(dtype)
+        result = run_exported(nan_to_num_model(dtype, (6,)), x, config={})
+        self.assertSameBits(result, reference_nan_to_num(x))

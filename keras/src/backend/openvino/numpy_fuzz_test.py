@@ -1,0 +1,167 @@
+"""Differential fuzzing of the OpenVINO backend's `nan_to_num`.
+
+Hypothesis draws dtypes, shapes, memory layouts, values rich in NaN, signed
+infinities, signed zeros, subnormals and extremes, and replacement values
+(some beyond the dtype's range), then compares with NumPy (JAX for
+bfloat16) bit for bit: eagerly, and through a compiled OpenVINO model
+within the float64 contract of `numpy_test.float64_graph_reference`.
+
+The normal test run draws a bounded number of examples; for a long run:
+`HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest
+keras/src/backend/openvino/numpy_fuzz_test.py`.
+"""
+
+import os
+import warnings
+
+import ml_dtypes
+import numpy as np
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from keras.src import backend
+from keras.src import ops
+from keras.src import testing
+from keras.src.backend.openvino import numpy_test
+
+pytestmark = pytest.mark.skipif(
+    backend.backend() != "openvino",
+    reason="Tests the OpenVINO backend's own implementation.",
+)
+
+settings.register_profile(
+    "default",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+LAYOUTS = {
+    "c_order": lambda a: a,
+    "fortran": np.asfortranarray,
+    "reversed": lambda a: a[::-1],
+    "strided": lambda a: a[::2],
+    "transposed": lambda a: a.T,
+}
+
+
+@st.composite
+def float_arrays(draw, dtypes):
+    dtype = draw(st.sampled_from(dtypes))
+    shape = tuple(draw(st.lists(st.integers(0, 5), min_size=0, max_size=4)))
+    specials = numpy_test.special_values(dtype)
+    size = int(np.prod(shape))
+    width = 64 if dtype == "float64" else 32
+    picks = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, len(specials) - 1),
+                st.floats(width=width),
+            ),
+            min_size=size,
+            max_size=size,
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = [
+            specials[pick] if isinstance(pick, int) else np.asarray(pick, dtype)
+            for pick in picks
+        ]
+        x = np.array(values, dtype).reshape(shape)
+    # Strides and order come from an array twice as long where needed.
+    if x.ndim == 0:
+        return x
+    layout = draw(st.sampled_from(sorted(LAYOUTS)))
+    if layout == "strided":
+        x = np.repeat(x, 2, axis=0)
+    return LAYOUTS[layout](x)
+
+
+replacement_values = st.one_of(
+    st.none(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1e10, -1e10, 1e300, -1e300, 65504.0]),
+)
+
+
+@st.composite
+def replacements(draw):
+    nan = draw(st.one_of(replacement_values, st.just(np.nan)))
+    return {
+        "nan": 0.0 if nan is None else nan,
+        "posinf": draw(replacement_values),
+        "neginf": draw(replacement_values),
+    }
+
+
+def same_bits_or_both_nan(actual, expected):
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    as_bits = f"u{expected.dtype.itemsize}"
+    same = actual.view(as_bits) == expected.view(as_bits)
+    if expected.dtype == ml_dtypes.bfloat16:
+        both_nan = np.isnan(actual.astype("float32")) & np.isnan(
+            expected.astype("float32")
+        )
+    else:
+        both_nan = np.isnan(actual) & np.isnan(expected)
+    np.testing.assert_array_equal(
+        same | both_nan, True, err_msg=f"{actual!r} != {expected!r}"
+    )
+
+
+def run_compiled(x, kwargs):
+    """`nan_to_num` built on a parameter and compiled as a model is."""
+    import openvino as ov
+    import openvino.opset16 as ov_opset
+
+    from keras.src.backend.openvino.core import COMPILE_CONFIG
+    from keras.src.backend.openvino.core import OPENVINO_DTYPES
+    from keras.src.backend.openvino.core import OpenVINOKerasTensor
+
+    parameter = ov_opset.parameter(
+        [-1] * x.ndim, OPENVINO_DTYPES[backend.standardize_dtype(x.dtype)]
+    )
+    result = backend.numpy.nan_to_num(
+        OpenVINOKerasTensor(parameter.output(0)), **kwargs
+    )
+    compiled = ov.compile_model(
+        ov.Model([result.output], [parameter]), "CPU", COMPILE_CONFIG
+    )
+    return compiled([np.array(x, order="C")])[0]
+
+
+class NanToNumFuzzTest(testing.TestCase):
+    @given(x=float_arrays(numpy_test.FLOAT_DTYPES), kwargs=replacements())
+    def test_eager_matches_reference(self, x, kwargs):
+        original = x.copy()
+        result = ops.convert_to_numpy(ops.nan_to_num(x, **kwargs))
+        expected = numpy_test.reference_nan_to_num(x, **kwargs)
+        # NumPy's and JAX's own NaN replacement is a canonical NaN: bits.
+        numpy_test.NanToNumParityTest.assertSameBits(self, result, expected)
+        numpy_test.NanToNumParityTest.assertSameBits(self, x, original)
+
+    @given(
+        x=float_arrays(["float16", "float32", "float64"]),
+        kwargs=replacements(),
+    )
+    def test_compiled_graph_within_contract(self, x, kwargs):
+        if x.size == 0:
+            return
+        result = run_compiled(x, kwargs)
+        expected = numpy_test.graph_reference(x, **kwargs)
+        same_bits_or_both_nan(result, expected)
