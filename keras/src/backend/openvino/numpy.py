@@ -53,7 +53,8 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
     leaves every finite value as it is, bit for bit, without any infinity
     mask; its bounds are attributes, which a CPU plugin running in bf16
     keeps exact, unlike constants. Custom `posinf` and `neginf` (None
-    otherwise) are then selected where `x` is infinite.
+    otherwise) are then selected where `x` is infinite. `nan`, `posinf` and
+    `neginf` are scalar outputs of the dtype.
 
     The CPU plugin computes float64 as float32 and may or may not saturate
     an infinity to float32's maximum on the way, so for float64 anything at
@@ -72,11 +73,8 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
         is_neginf = ov_opset.equal(x, constant_from_numpy(-inf))
     for replacement, is_inf in ((posinf, is_posinf), (neginf, is_neginf)):
         if replacement is not None:
-            result = ov_opset.select(
-                is_inf, constant_from_numpy(replacement), result
-            )
-    is_nan = ov_opset.is_nan(x)
-    return ov_opset.select(is_nan, constant_from_numpy(nan), result).output(0)
+            result = ov_opset.select(is_inf, replacement, result)
+    return ov_opset.select(ov_opset.is_nan(x), nan, result).output(0)
 
 
 # Dtypes that `nan_to_num` handles on their bit pattern, and the integer
@@ -208,22 +206,40 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             ("nan_to_num", dtype),
             build_model,
             [words, _as_words(replacements, word_dtype)],
-            [words.shape],
         )
         return result.view(x.dtype).reshape(x.shape)
 
+    custom = [value for value in (nan, posinf, neginf) if value is not None]
+
     def build_model():
         parameter = ov_opset.parameter([-1] * x.ndim, OPENVINO_DTYPES[dtype])
-        result = _nan_to_num_graph(
-            parameter.output(0), dtype, nan, posinf, neginf
+        # Replacement values come in as an input: as constants, the plugin
+        # would flush subnormal ones to zero.
+        values = ov_opset.parameter([len(custom)], OPENVINO_DTYPES[dtype])
+        scalars = iter(
+            ov_opset.squeeze(value, ov_opset.constant(np.int32(0)))
+            for value in ov_opset.split(
+                values, ov_opset.constant(np.int32(0)), len(custom)
+            ).outputs()
         )
-        return ov.Model([result], [parameter])
+        nan_output, posinf_output, neginf_output = (
+            None if value is None else next(scalars)
+            for value in (nan, posinf, neginf)
+        )
+        result = _nan_to_num_graph(
+            parameter.output(0),
+            dtype,
+            nan_output,
+            posinf_output,
+            neginf_output,
+        )
+        return ov.Model([result], [parameter, values])
 
-    key = ("nan_to_num", dtype, x.ndim) + tuple(
-        None if value is None else value.tobytes()
-        for value in (nan, posinf, neginf)
+    # One compiled model per dtype, rank and choice of custom infinities.
+    key = ("nan_to_num", dtype, x.ndim, posinf is None, neginf is None)
+    (result,) = compiled_model_cache.run(
+        key, build_model, [x, np.stack(custom)]
     )
-    (result,) = compiled_model_cache.run(key, build_model, [x], [x.shape])
     return result
 
 
@@ -281,6 +297,10 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         # Integers and booleans hold no NaN or infinity.
         return x if data is None else convert_to_tensor(data)
     if data is None:
+        nan, posinf, neginf = (
+            None if value is None else constant_from_numpy(value)
+            for value in (nan, posinf, neginf)
+        )
         return OpenVINOKerasTensor(
             _nan_to_num_graph(x.output, dtype, nan, posinf, neginf)
         )

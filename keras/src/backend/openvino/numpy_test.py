@@ -76,11 +76,32 @@ def special_values(dtype):
 
 
 def reference_nan_to_num(x, **kwargs):
-    """NumPy's answer; JAX's for bfloat16, which NumPy leaves unchanged."""
-    if x.dtype == ml_dtypes.bfloat16:
-        import jax.numpy as jnp
+    """NumPy's answer; JAX's for bfloat16, which NumPy leaves unchanged.
 
-        return np.asarray(jnp.nan_to_num(jnp.asarray(x), **kwargs))
+    JAX replaces one kind of value after the other, so a replacement that
+    overflows bfloat16 (say `nan=1e39`, which becomes inf) is replaced
+    again. NumPy decides every position from the input alone; so does the
+    backend, for every dtype. For such replacements the bfloat16 reference
+    is NumPy's rule on the exact float32 image of the bfloat16 values.
+    """
+    if x.dtype == ml_dtypes.bfloat16:
+        replacements = {
+            name: np.asarray(value, np.float64).astype(ml_dtypes.bfloat16)
+            for name, value in kwargs.items()
+            if value is not None
+        }
+        if all(np.isfinite(value) for value in replacements.values()):
+            import jax.numpy as jnp
+
+            return np.asarray(jnp.nan_to_num(jnp.asarray(x), **kwargs))
+        info = ml_dtypes.finfo(ml_dtypes.bfloat16)
+        result = np.nan_to_num(
+            x.astype(np.float32),
+            nan=replacements.get("nan", np.float32(0)),
+            posinf=replacements.get("posinf", info.max),
+            neginf=replacements.get("neginf", info.min),
+        )
+        return result.astype(ml_dtypes.bfloat16)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nan_to_num(x, **kwargs)
@@ -132,6 +153,16 @@ class NanToNumParityTest(testing.TestCase):
         result = openvino_nan_to_num(lazy).reshape(-1)
         float32_max = float(np.finfo(np.float32).max)
         self.assertSameBits(result, np.array([float32_max] * 2 + [1.0, 0.0]))
+
+    def test_bfloat16_overflowing_replacement_follows_numpy(self):
+        # JAX would replace the inf that nan=1e39 gives with posinf; NumPy's
+        # rule, which the backend follows for every dtype, keeps it.
+        x = np.array([np.nan, np.inf], ml_dtypes.bfloat16)
+        result = openvino_nan_to_num(x, nan=1e39)
+        info = ml_dtypes.finfo(ml_dtypes.bfloat16)
+        self.assertSameBits(
+            result, np.array([np.inf, info.max], ml_dtypes.bfloat16)
+        )
 
     def test_float16_overflowing_replacement_becomes_inf(self):
         x = np.array([np.inf, -np.inf], "float16")
@@ -331,7 +362,25 @@ def float64_graph_reference(x, nan=0.0, posinf=None, neginf=None):
     return result.astype(np.float64)
 
 
+def _flush_float32_subnormal(value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        image = np.float32(value)
+    tiny = np.finfo(np.float32).tiny
+    return 0.0 if 0 < abs(image) < tiny else value
+
+
 def graph_reference(x, **kwargs):
+    """The answer of a compiled graph on the CPU plugin.
+
+    As eager, except that the plugin flushes a replacement constant that is
+    subnormal in float32 to +0.0, and float64's own contract.
+    """
+    if x.dtype in (np.float32, np.float64):
+        kwargs = {
+            name: None if value is None else _flush_float32_subnormal(value)
+            for name, value in kwargs.items()
+        }
     if x.dtype == np.float64:
         return float64_graph_reference(x, **kwargs)
     return reference_nan_to_num(x, **kwargs)
