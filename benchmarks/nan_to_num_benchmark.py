@@ -142,8 +142,8 @@ def machine_description():
 
 HEADER = (
     "| dtype | values | numpy | release | tree | release / numpy "
-    "| tree / numpy | memory: release | memory: tree |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| tree / numpy | memory: numpy | memory: release | memory: tree |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -159,7 +159,8 @@ def format_row(row):
         f"| {_time(row['release'])} | {_time(row['tree'])} "
         f"| {row['release'] / row['numpy']:.2f}× "
         f"| {row['tree'] / row['numpy']:.2f}× "
-        f"| {row['release_memory']:.2f}× | {row['tree_memory']:.2f}× |"
+        f"| {row['numpy_memory']:.2f}× | {row['release_memory']:.2f}× "
+        f"| {row['tree_memory']:.2f}× |"
     )
 
 

@@ -92,14 +92,16 @@ def _as_words(value, word_dtype):
 def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
     """Builds `nan_to_num` on values held as integer words.
 
-    Only integer ops that the CPU plugin runs exactly are used: bitwise
-    ops, `subtract`, `negative`, and comparisons with zero (its other i32
-    comparisons, and `select`, go through float32). Each column of words is
-    processed as its own contiguous vector: the plugin is many times slower
-    on a short innermost axis.
+    Only ops that the CPU plugin runs exactly on integers are used: bitwise
+    ops, `subtract`, comparisons with zero (its other i32 comparisons, and
+    `select` of large values, go through float32), and data movement. NaN
+    and infinities are rare, so the values with an all-ones exponent are
+    found on their top word, and only those rows are classified and
+    scattered over a copy of the input.
 
     Args:
-        words: Integer output of shape `(size, n)`: the values' words.
+        words: Integer output of shape `(size, n)`: the values' words,
+            least significant first.
         replacement_words: Integer output of shape `(3, n)`: the words of
             the nan, posinf and neginf replacements. As constants, the
             plugin would round them through float32.
@@ -107,71 +109,68 @@ def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
     """
     info = ml_dtypes.finfo(dtype)
     word_type = words.get_element_type()
-    word_bits = word_type.bitwidth
-    num_words = info.bits // word_bits
-    top_fraction_bits = info.nmant - word_bits * (num_words - 1)
+    num_words = info.bits // word_type.bitwidth
+    top_fraction_bits = info.nmant - word_type.bitwidth * (num_words - 1)
     exponent_mask = ov_opset.constant(
         np.int32(((1 << info.nexp) - 1) << top_fraction_bits)
     )
     fraction_mask = ov_opset.constant(np.int32((1 << top_fraction_bits) - 1))
     zero = ov_opset.constant(np.int32(0))
+    axis_0 = ov_opset.constant(np.int32(0))
+    top_index = ov_opset.constant(np.int32(num_words - 1))
+    # Sign-extended to int32, the top word is negative iff the value is.
+    words = ov_opset.convert(words, Type.i32)
+    replacement_words = ov_opset.convert(replacement_words, Type.i32)
 
-    def columns(matrix):
-        # Sign-extended to int32, the top word is negative iff the value is.
-        matrix = ov_opset.convert(matrix, Type.i32)
-        if num_words == 1:
-            return [ov_opset.squeeze(matrix, ov_opset.constant(np.int32(1)))]
-        # Split along the outer axis of the transpose: contiguous vectors.
-        transposed = ov_opset.transpose(matrix, ov_opset.constant([1, 0]))
-        return [
-            ov_opset.squeeze(row, ov_opset.constant(np.int32(0)))
-            for row in ov_opset.split(
-                transposed, ov_opset.constant(np.int32(0)), num_words
-            ).outputs()
-        ]
-
-    *lower_words, top = columns(words)
-    exponent = ov_opset.bitwise_and(top, exponent_mask)
+    top = ov_opset.gather(words, top_index, ov_opset.constant(np.int32(1)))
     exponent_all_ones = ov_opset.equal(
-        ov_opset.subtract(exponent, exponent_mask), zero
+        ov_opset.subtract(
+            ov_opset.bitwise_and(top, exponent_mask), exponent_mask
+        ),
+        zero,
+    )
+    # Rows holding NaN or an infinity, as an (count, 1) index tensor.
+    rows = ov_opset.transpose(
+        ov_opset.non_zero(exponent_all_ones, Type.i32),
+        ov_opset.constant([1, 0]),
+    )
+    special = ov_opset.gather(words, ov_opset.squeeze(rows, [1]), axis_0)
+    special_top = ov_opset.gather(
+        special, top_index, ov_opset.constant(np.int32(1))
     )
     fraction_is_zero = ov_opset.equal(
-        ov_opset.bitwise_and(top, fraction_mask), zero
+        ov_opset.bitwise_and(special_top, fraction_mask), zero
     )
-    for word in lower_words:
-        fraction_is_zero = ov_opset.logical_and(
-            fraction_is_zero, ov_opset.equal(word, zero)
+    if num_words > 1:
+        lower_words_are_zero = ov_opset.reduce_logical_and(
+            ov_opset.equal(
+                ov_opset.slice(
+                    special,
+                    ov_opset.constant([0]),
+                    ov_opset.constant([num_words - 1]),
+                    ov_opset.constant([1]),
+                    ov_opset.constant([1]),
+                ),
+                zero,
+            ),
+            ov_opset.constant([1]),
+            False,
         )
-    is_nan = ov_opset.logical_and(
-        exponent_all_ones, ov_opset.logical_not(fraction_is_zero)
+        fraction_is_zero = ov_opset.logical_and(
+            fraction_is_zero, lower_words_are_zero
+        )
+    # Row 0 of `replacement_words` for NaN, 1 for +inf, 2 for -inf.
+    replacement_row = ov_opset.select(
+        fraction_is_zero,
+        ov_opset.select(
+            ov_opset.less(special_top, zero),
+            ov_opset.constant(np.int32(2)),
+            ov_opset.constant(np.int32(1)),
+        ),
+        zero,
     )
-    is_inf = ov_opset.logical_and(exponent_all_ones, fraction_is_zero)
-    is_negative = ov_opset.less(top, zero)
-    masks = [
-        is_nan,
-        ov_opset.logical_and(is_inf, ov_opset.logical_not(is_negative)),
-        ov_opset.logical_and(is_inf, is_negative),
-    ]
-    # All ones (-1) where a mask holds, else 0.
-    masks = [ov_opset.negative(ov_opset.convert(m, Type.i32)) for m in masks]
-
-    results = []
-    # Row r of `replacement_words` replaces where masks[r] holds.
-    replacement_columns = columns(replacement_words)
-    for word, replacements in zip(lower_words + [top], replacement_columns):
-        for row, mask in enumerate(masks):
-            replacement = ov_opset.gather(
-                replacements,
-                ov_opset.constant(np.int32(row)),
-                ov_opset.constant(np.int32(0)),
-            )
-            difference = ov_opset.bitwise_xor(word, replacement)
-            word = ov_opset.bitwise_xor(
-                word, ov_opset.bitwise_and(difference, mask)
-            )
-        results.append(ov_opset.unsqueeze(word, ov_opset.constant(0)))
-    result = ov_opset.concat(results, 0)
-    result = ov_opset.transpose(result, ov_opset.constant([1, 0]))
+    updates = ov_opset.gather(replacement_words, replacement_row, axis_0)
+    result = ov_opset.scatter_nd_update(words, rows, updates)
     return ov_opset.convert(result, word_type).output(0)
 
 

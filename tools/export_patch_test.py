@@ -1,0 +1,120 @@
+"""The patch export: complete, applicable, and honest about what it lacks."""
+
+import importlib
+import inspect
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tools import export_patch
+
+TREE = export_patch.TREE_ROOT
+
+
+def overlaid_modules():
+    for relative in export_patch.tree_files():
+        if not relative.startswith("keras/") or not relative.endswith(".py"):
+            continue
+        name = relative[: -len(".py")].replace("/", ".")
+        name = name.removesuffix(".__init__")
+        module = importlib.import_module(name)
+        if getattr(module, "__overlaid__", None):
+            yield relative, module
+
+
+def replaced_definitions():
+    """What the overlay really replaces, as `file name` entries."""
+    entries = set()
+    for relative, module in overlaid_modules():
+        for name, release_value in module.__overlaid__.items():
+            tree_value = getattr(module, name)
+            if inspect.isclass(tree_value) and release_value in getattr(
+                tree_value, "__bases__", ()
+            ):
+                for method in vars(tree_value):
+                    if inspect.isfunction(vars(tree_value)[method]):
+                        entries.add((relative, f"{name}.{method}"))
+            else:
+                entries.add((relative, name))
+    return entries
+
+
+def test_replaced_definitions_list_is_complete():
+    assert set(export_patch.required_definitions()) == replaced_definitions()
+
+
+@pytest.fixture(scope="module")
+def installed_root():
+    root, _ = export_patch.installed_keras_root()
+    return root
+
+
+@pytest.fixture(scope="module")
+def patched_keras(installed_root, tmp_path_factory):
+    """A copy of the installed Keras with the exported patch applied."""
+    work = tmp_path_factory.mktemp("patched")
+    patch = work / "contribution.patch"
+    patch.write_text(export_patch.export(installed_root))
+    applies, message = export_patch.check_applies(patch, installed_root)
+    assert applies, message
+    shutil.copytree(installed_root / "keras", work / "keras")
+    subprocess.run(["git", "apply", str(patch)], cwd=work, check=True)
+    return work, patch.read_text()
+
+
+def test_patch_replaces_definitions_in_place(patched_keras, installed_root):
+    work, patch = patched_keras
+    numpy_file = "keras/src/backend/openvino/numpy.py"
+    patched = (work / numpy_file).read_text()
+    release = (installed_root / numpy_file).read_text()
+    assert patched.count("\ndef nan_to_num(") == 1
+    assert "BIT_PATTERN_WORD_DTYPES" in patched
+    # The definition stays where the release had it: between its neighbours.
+    release_order = release.index("\ndef moveaxis") < release.index(
+        "\ndef nan_to_num("
+    )
+    patched_order = patched.index("\ndef moveaxis") < patched.index(
+        "\ndef nan_to_num("
+    )
+    assert release_order == patched_order
+    assert "keras/__init__.py" not in patch
+    for test_file in (
+        "keras/src/backend/openvino/numpy_test.py",
+        "keras/src/backend/openvino/core_test.py",
+        "integration_tests/openvino_nan_to_num_tabular_test.py",
+    ):
+        assert f"+++ b/{test_file}" in patch
+
+
+def test_patched_files_are_clean(patched_keras):
+    work, patch = patched_keras
+    changed = [
+        line.split("b/", 1)[1]
+        for line in patch.splitlines()
+        if line.startswith("+++ b/")
+    ]
+    changed = [path for path in changed if path.startswith("keras/")]
+    for path in changed:
+        compile((work / path).read_text(), path, "exec")
+    ruff = pathlib.Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "check", "--config", str(TREE / "pyproject.toml")]
+        + [str(work / path) for path in changed],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_missing_definition_is_reported(installed_root, tmp_path):
+    shutil.copytree(installed_root / "keras", tmp_path / "keras")
+    numpy_file = tmp_path / "keras/src/backend/openvino/numpy.py"
+    source = numpy_file.read_text().replace(
+        "\ndef nan_to_num(", "\ndef renamed_nan_to_num("
+    )
+    numpy_file.write_text(source)
+    with pytest.raises(export_patch.ExportError, match="numpy.py: nan_to_num"):
+        export_patch.export(tmp_path)
