@@ -23,7 +23,7 @@ from keras.src.backend.openvino import numpy_test as parity  # noqa: E402
 
 
 def report_values(dtype):
-    if dtype in parity.FLOAT_DTYPES:
+    if dtype in parity.FLOAT_DTYPES + parity.FLOAT8_DTYPES:
         return parity.special_values(dtype)
     if dtype == "bool":
         return np.array([True, False])
@@ -55,7 +55,8 @@ def main():
     )
     print(f"{'dtype':<10} {'bit-exact':>10} {'values':>7}")
     all_match = True
-    for dtype in parity.FLOAT_DTYPES + parity.INT_DTYPES + ["bool"]:
+    dtypes = parity.FLOAT_DTYPES + parity.FLOAT8_DTYPES + parity.INT_DTYPES
+    for dtype in dtypes + ["bool"]:
         matches, total = count_matches(dtype)
         all_match &= matches == total
         mark = "" if matches == total else "  MISMATCH"

@@ -95,6 +95,14 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
             fullname, [parent]
         )
         is_package = tree_file.endswith("__init__.py")
+        if release_spec is None and is_package:
+            # The tree's packages only mirror the release's.
+            raise ImportError(
+                f"The installed Keras ({_RELEASE_DIR}) has no package "
+                f"{fullname}, which this tree lays itself over; the tree "
+                "targets the Keras release pinned in requirements-openvino.txt",
+                name=fullname,
+            )
         if release_spec is None:
             return importlib.util.spec_from_file_location(
                 fullname,

@@ -37,10 +37,25 @@ FED_CONSTANT_TYPES = (
 )
 
 
-def _numpy_dtype(ov_type):
-    if ov_type == Type.bf16:
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(ov_type.to_dtype())
+# OpenVINO types whose NumPy dtype comes from ml_dtypes: OpenVINO's Python
+# API neither reads nor returns them, only their raw bits.
+ML_DTYPES = {
+    Type.bf16: np.dtype(ml_dtypes.bfloat16),
+    Type.f8e4m3: np.dtype(ml_dtypes.float8_e4m3fn),
+    Type.f8e5m2: np.dtype(ml_dtypes.float8_e5m2),
+}
+_OV_TYPES_OF_ML_DTYPES = {
+    dtype: ov_type for ov_type, dtype in ML_DTYPES.items()
+}
+
+
+def numpy_dtype(ov_type):
+    return ML_DTYPES.get(ov_type) or np.dtype(ov_type.to_dtype())
+
+
+def _raw_bits(array):
+    """`array` viewed as unsigned integers of the same width."""
+    return array.view(f"u{array.dtype.itemsize}")
 
 
 def shared_ov_tensor(array):
@@ -52,18 +67,20 @@ def shared_ov_tensor(array):
         # OpenVINO only shares writeable C-ordered memory; it never writes
         # to an input, so a copy keeps the caller's array untouched.
         array = np.array(array, order="C")
-    if array.dtype == ml_dtypes.bfloat16:
-        return ov.Tensor(array.view(np.uint16), array.shape, Type.bf16)
+    if array.dtype in _OV_TYPES_OF_ML_DTYPES:
+        ov_type = _OV_TYPES_OF_ML_DTYPES[array.dtype]
+        return ov.Tensor(_raw_bits(array), array.shape, ov_type)
     return ov.Tensor(array, shared_memory=True)
 
 
 def constant_from_numpy(array):
     """A `Constant` holding `array`; it keeps `array` alive and unchanged."""
-    if array.dtype == ml_dtypes.bfloat16:
-        # OpenVINO cannot hold on to NumPy's bf16 memory: copy the bits into
-        # a tensor it owns.
-        tensor = ov.Tensor(Type.bf16, ov.Shape(list(array.shape)))
-        tensor.data.view(np.uint16)[...] = array.view(np.uint16)
+    if array.dtype in _OV_TYPES_OF_ML_DTYPES:
+        # OpenVINO cannot hold on to NumPy's memory for these types: copy
+        # the bits into a tensor it owns.
+        ov_type = _OV_TYPES_OF_ML_DTYPES[array.dtype]
+        tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
+        _raw_bits(tensor.data)[...] = _raw_bits(array)
         return ov_opset.constant(tensor).output(0)
     # A 0-d array is copied: OpenVINO does not share scalar memory.
     return ov_opset.constant(array, shared_memory=array.ndim > 0).output(0)
@@ -148,7 +165,7 @@ class CompiledModelCache:
             # instead makes it allocate and copy through a buffer of its own
             # on every call: twice the memory, and slower.
             return [
-                np.array(tensor.data).view(_numpy_dtype(tensor.element_type))
+                np.array(tensor.data).view(numpy_dtype(tensor.element_type))
                 for tensor in request.output_tensors
             ]
         finally:
@@ -219,8 +236,9 @@ def _structural_key(ordered_ops):
 
 def _constant_array(node):
     data = node.get_data()
-    if node.get_output_element_type(0) == Type.bf16:
-        data = data.view(ml_dtypes.bfloat16)
+    ov_type = node.get_output_element_type(0)
+    if ov_type in ML_DTYPES:
+        data = data.view(ML_DTYPES[ov_type])
     return data
 
 

@@ -17,6 +17,7 @@ from keras.src.backend.openvino.core import constant_from_numpy
 from keras.src.backend.openvino.core import convert_to_numpy
 from keras.src.backend.openvino.core import convert_to_tensor
 from keras.src.backend.openvino.core import is_concrete
+from keras.src.backend.openvino.core import numpy_dtype
 
 
 def _nan_to_num_replacement(name, value, dtype):
@@ -60,23 +61,29 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
     an infinity to float32's maximum on the way, so for float64 anything at
     or beyond float32's finite range counts as infinite.
     """
+    output_type = x.get_element_type()
+    if dtype in FLOAT8_DTYPES:
+        # The CPU plugin has no float8 kernels; float32 holds every float8
+        # value exactly. The replacements come in float32 too.
+        x = ov_opset.convert(x, Type.f32)
+    compute_dtype = numpy_dtype(x.get_element_type())
     info = ml_dtypes.finfo(dtype)
     result = ov_opset.clamp(x, float(info.min), float(info.max))
     if dtype == "float64":
-        float32_max = np.asarray(np.finfo(np.float32).max, dtype)
-        is_posinf = ov_opset.greater_equal(x, constant_from_numpy(float32_max))
-        is_neginf = ov_opset.less_equal(x, constant_from_numpy(-float32_max))
+        limit = np.asarray(np.finfo(np.float32).max, dtype)
+        tests = ((ov_opset.greater_equal, limit), (ov_opset.less_equal, -limit))
     else:
-        inf = np.asarray(np.inf, dtype)
-        # `equal` rather than `is_inf`, which the CPU plugin misses on f64.
-        is_posinf = ov_opset.equal(x, constant_from_numpy(inf))
-        is_neginf = ov_opset.equal(x, constant_from_numpy(-inf))
-    for replacement, is_inf in ((posinf, is_posinf), (neginf, is_neginf)):
+        inf = np.asarray(np.inf, compute_dtype)
+        tests = ((ov_opset.equal, inf), (ov_opset.equal, -inf))
+    for replacement, (compare, limit) in zip((posinf, neginf), tests):
         if replacement is not None:
+            is_inf = compare(x, constant_from_numpy(limit))
             result = ov_opset.select(is_inf, replacement, result)
-    return ov_opset.select(ov_opset.is_nan(x), nan, result).output(0)
+    result = ov_opset.select(ov_opset.is_nan(x), nan, result)
+    return ov_opset.convert(result, output_type).output(0)
 
 
+FLOAT8_DTYPES = ("float8_e4m3fn", "float8_e5m2")
 # Dtypes that `nan_to_num` handles on their bit pattern, and the integer
 # words it is cut into. The CPU plugin runs f64 as f32, and turns bf16
 # subnormals into zeros on the way to f32: neither survives a float graph.
@@ -208,13 +215,17 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         )
         return result.view(x.dtype).reshape(x.shape)
 
-    custom = [value for value in (nan, posinf, neginf) if value is not None]
+    custom = np.stack(
+        [value for value in (nan, posinf, neginf) if value is not None]
+    )
+    if dtype in FLOAT8_DTYPES:
+        custom = custom.astype(np.float32)
 
     def build_model():
         parameter = ov_opset.parameter([-1] * x.ndim, OPENVINO_DTYPES[dtype])
         # Replacement values come in as an input: as constants, the plugin
         # would flush subnormal ones to zero.
-        values = ov_opset.parameter([len(custom)], OPENVINO_DTYPES[dtype])
+        values = ov_opset.parameter(custom.shape, Type(custom.dtype))
         scalars = iter(
             ov_opset.squeeze(value, ov_opset.constant(np.int32(0)))
             for value in ov_opset.split(
@@ -236,9 +247,7 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
 
     # One compiled model per dtype, rank and choice of custom infinities.
     key = ("nan_to_num", dtype, x.ndim, posinf is None, neginf is None)
-    (result,) = compiled_model_cache.run(
-        key, build_model, [x, np.stack(custom)]
-    )
+    (result,) = compiled_model_cache.run(key, build_model, [x, custom])
     return result
 
 
@@ -296,8 +305,11 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         # Integers and booleans hold no NaN or infinity.
         return x if data is None else convert_to_tensor(data)
     if data is None:
+        compute_dtype = np.float32 if dtype in FLOAT8_DTYPES else dtype
         nan, posinf, neginf = (
-            None if value is None else constant_from_numpy(value)
+            None
+            if value is None
+            else constant_from_numpy(value.astype(compute_dtype))
             for value in (nan, posinf, neginf)
         )
         return OpenVINOKerasTensor(

@@ -146,7 +146,10 @@ def run_compiled(x, kwargs):
 
 
 class NanToNumFuzzTest(testing.TestCase):
-    @given(x=float_arrays(numpy_test.FLOAT_DTYPES), kwargs=replacements())
+    @given(
+        x=float_arrays(numpy_test.FLOAT_DTYPES + numpy_test.FLOAT8_DTYPES),
+        kwargs=replacements(),
+    )
     def test_eager_matches_reference(self, x, kwargs):
         original = x.copy()
         result = ops.convert_to_numpy(ops.nan_to_num(x, **kwargs))

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
+# ml_dtypes' float8 types: float8_e4m3fn has no infinities.
+FLOAT8_DTYPES = ["float8_e4m3fn", "float8_e5m2"]
 INT_DTYPES = [
     "int8",
     "int16",
@@ -76,7 +78,8 @@ def special_values(dtype):
 
 
 def reference_nan_to_num(x, **kwargs):
-    """NumPy's answer; JAX's for bfloat16, which NumPy leaves unchanged.
+    """NumPy's answer; JAX's for bfloat16 and float8, which NumPy leaves
+    unchanged.
 
     JAX replaces one kind of value after the other, so a replacement that
     overflows bfloat16 (say `nan=1e39`, which becomes inf) is replaced
@@ -84,24 +87,26 @@ def reference_nan_to_num(x, **kwargs):
     backend, for every dtype. For such replacements the bfloat16 reference
     is NumPy's rule on the exact float32 image of the bfloat16 values.
     """
-    if x.dtype == ml_dtypes.bfloat16:
-        replacements = {
-            name: np.asarray(value, np.float64).astype(ml_dtypes.bfloat16)
-            for name, value in kwargs.items()
-            if value is not None
-        }
+    if x.dtype.name in ["bfloat16"] + FLOAT8_DTYPES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            replacements = {
+                name: np.asarray(value, np.float64).astype(x.dtype)
+                for name, value in kwargs.items()
+                if value is not None
+            }
         if all(np.isfinite(value) for value in replacements.values()):
             import jax.numpy as jnp
 
             return np.asarray(jnp.nan_to_num(jnp.asarray(x), **kwargs))
-        info = ml_dtypes.finfo(ml_dtypes.bfloat16)
+        info = ml_dtypes.finfo(x.dtype)
         result = np.nan_to_num(
             x.astype(np.float32),
             nan=replacements.get("nan", np.float32(0)),
             posinf=replacements.get("posinf", info.max),
             neginf=replacements.get("neginf", info.min),
         )
-        return result.astype(ml_dtypes.bfloat16)
+        return result.astype(x.dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nan_to_num(x, **kwargs)
@@ -125,7 +130,10 @@ class NanToNumParityTest(testing.TestCase):
         )
 
     @parameterized.named_parameters(
-        named_product(dtype=FLOAT_DTYPES, replacements=list(REPLACEMENTS))
+        named_product(
+            dtype=FLOAT_DTYPES + FLOAT8_DTYPES,
+            replacements=list(REPLACEMENTS),
+        )
     )
     def test_special_values(self, dtype, replacements):
         kwargs = REPLACEMENTS[replacements]
@@ -133,7 +141,9 @@ class NanToNumParityTest(testing.TestCase):
         expected = reference_nan_to_num(x, **kwargs)
         self.assertSameBits(openvino_nan_to_num(x, **kwargs), expected)
 
-    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    @parameterized.named_parameters(
+        named_product(dtype=FLOAT_DTYPES + ["float8_e5m2"])
+    )
     def test_defaults_are_the_dtypes_own_limits(self, dtype):
         info = ml_dtypes.finfo(dtype)
         x = np.array([np.inf, -np.inf, np.nan], dtype)
@@ -239,7 +249,9 @@ class NanToNumParityTest(testing.TestCase):
             expected = reference_nan_to_num(x.astype(x.dtype.newbyteorder("=")))
             self.assertSameBits(openvino_nan_to_num(x), expected)
 
-    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    @parameterized.named_parameters(
+        named_product(dtype=FLOAT_DTYPES + FLOAT8_DTYPES)
+    )
     def test_input_is_never_modified(self, dtype):
         x = special_values(dtype)
         original = x.copy()
