@@ -26,12 +26,15 @@ except m.PackageNotFoundError:
     print('not installed')" "$1"
 }
 summary() { grep -E '^(=+ )?[0-9]+ (passed|failed|error)|^(ERROR|error)' "$1" | tail -1; }
+# The distinct error messages of a log, one per line.
+reasons() { grep -E '^E +[A-Za-z]*(Error|Exception)' "$1" | sed 's/^E *//' | sort | uniq -c | sort -rn | head -5 | sed 's/^/  - /'; }
 
 "$venv/bin/python" -m tools.export_patch --check \
   --output "$log_dir/nightly.patch" > "$log_dir/export.log" 2>&1
 export_status=$?
 KERAS_BACKEND=openvino "$venv/bin/python" -m pytest keras integration_tests tools \
-  -q -p no:cacheprovider > "$log_dir/tree.log" 2>&1
+  -q -p no:cacheprovider -rfE --continue-on-collection-errors \
+  > "$log_dir/tree.log" 2>&1
 tree_status=$?
 KERAS_BACKEND=openvino "$venv/bin/python" -m pytest --pyargs keras.src.ops.numpy_test \
   -q -p no:cacheprovider > "$log_dir/suite.log" 2>&1
@@ -45,6 +48,8 @@ suite_status=$?
   echo
   echo "- patch export (exit $export_status): $(tail -n 3 "$log_dir/export.log" | tr '\n' ' ')"
   echo "- the tree's tests (exit $tree_status): $(summary "$log_dir/tree.log")"
+  reasons "$log_dir/tree.log"
+  grep -E '^(FAILED|ERROR) ' "$log_dir/tree.log" | sed 's/^/  - /' | head -20
   echo "- the nightly's numpy op suite (exit $suite_status): $(summary "$log_dir/suite.log")"
 } | tee tools/nightly_result.md
 echo "Logs: $log_dir"
