@@ -41,6 +41,70 @@ class ExportError(Exception):
     pass
 
 
+class KerasLayout:
+    """The tree's own layout: Keras's source tree."""
+
+    name = "keras"
+    package = "keras"
+
+    def path(self, relative):
+        return relative
+
+    def rewrite(self, text):
+        return text
+
+
+class KerasOpenVINOLayout(KerasLayout):
+    """keras-openvino's source tree, the OpenVINO backend's home since
+    Keras 3.16 (keras-nightly), where the same definitions moved."""
+
+    name = "keras-openvino"
+    package = "keras_openvino"
+    PATHS = {
+        "keras/src/backend/openvino/trainer.py": (
+            "keras_openvino/src/trainer.py"
+        ),
+    }
+    # Ordered: the longest module paths first.
+    RENAMES = (
+        ("keras.src.backend.openvino.trainer", "keras_openvino.src.trainer"),
+        ("keras.src.backend.openvino.", "keras_openvino.src.ops."),
+        (
+            "from keras.src.backend.openvino import",
+            "from keras_openvino.src.ops import",
+        ),
+        ("OpenVINOTrainer", "Trainer"),
+    )
+
+    def path(self, relative):
+        backend = "keras/src/backend/openvino/"
+        if relative == EXCLUDED_TESTS or not relative.endswith(".py"):
+            return None
+        if relative in self.PATHS:
+            return self.PATHS[relative]
+        if relative.startswith(backend):
+            if relative.endswith("__init__.py"):
+                return None
+            return "keras_openvino/src/ops/" + relative[len(backend) :]
+        if relative.startswith("keras/"):
+            return None  # Package markers over Keras's own.
+        return relative
+
+    def rewrite(self, text):
+        for old, new in self.RENAMES:
+            text = text.replace(old, new)
+        return text
+
+
+def layout_of(root):
+    """The layout of the source tree at `root`."""
+    if (root / "keras/src/backend/openvino").is_dir():
+        return KerasLayout()
+    if (root / "keras_openvino").is_dir():
+        return KerasOpenVINOLayout()
+    return KerasLayout()
+
+
 def installed_keras_root():
     """The directory holding the installed `keras` package, and its name."""
     for distribution in ("keras", "keras-nightly"):
@@ -295,9 +359,10 @@ def required_definitions():
     return required
 
 
-def check_required_definitions(keras_root):
+def check_required_definitions(keras_root, layout):
     missing = []
     for path, dotted in required_definitions():
+        path, dotted = layout.path(path), layout.rewrite(dotted)
         file = keras_root / path
         if not file.is_file():
             missing.append(f"{path} (the file is gone) for {dotted}")
@@ -368,34 +433,36 @@ def excluded_tests_change(keras_root):
 
 
 def export(keras_root):
-    check_required_definitions(keras_root)
+    layout = layout_of(keras_root)
+    check_required_definitions(keras_root, layout)
     parts = []
     for relative in tree_files():
-        tree_text = (TREE_ROOT / relative).read_text()
-        if relative == EXCLUDED_TESTS:
+        target = layout.path(relative)
+        if target is None:
+            continue
+        tree_text = layout.rewrite((TREE_ROOT / relative).read_text())
+        if target == EXCLUDED_TESTS:
             parts.append(excluded_tests_change(keras_root))
             continue
-        release_path = keras_root / relative
+        release_path = keras_root / target
         if release_path.is_file():
             if not tree_text.strip():
                 continue  # An empty package marker over Keras's own.
-            module_name = relative[: -len(".py")].replace("/", ".")
-            if module_name.endswith(".__init__"):
-                module_name = module_name[: -len(".__init__")]
+            module_name = target[: -len(".py")].replace("/", ".")
+            module_name = module_name.removesuffix(".__init__")
             merged = merge_module(
                 module_name, release_path.read_text(), tree_text
             )
-            parts.append(
-                unified_diff(relative, release_path.read_text(), merged)
-            )
+            parts.append(unified_diff(target, release_path.read_text(), merged))
         elif tree_text.strip():
-            parts.append(unified_diff(relative, None, tree_text))
+            parts.append(unified_diff(target, None, tree_text))
     return "".join(parts)
 
 
 def check_applies(patch_path, keras_root):
+    package = layout_of(keras_root).package
     with tempfile.TemporaryDirectory() as scratch:
-        shutil.copytree(keras_root / "keras", pathlib.Path(scratch) / "keras")
+        shutil.copytree(keras_root / package, pathlib.Path(scratch) / package)
         excluded = keras_root / EXCLUDED_TESTS
         if excluded.is_file():
             shutil.copy(excluded, pathlib.Path(scratch) / EXCLUDED_TESTS)
@@ -434,7 +501,11 @@ def main():
         return 1
     output = pathlib.Path(args.output)
     output.write_text(patch)
-    print(f"Wrote {output} against {description} at {keras_root}.")
+    layout = layout_of(keras_root).name
+    print(
+        f"Wrote {output} against {description} at {keras_root}, in "
+        f"{layout}'s layout."
+    )
     if args.check:
         applies, message = check_applies(output, keras_root)
         print("git apply --check:", "ok" if applies else "FAILED")

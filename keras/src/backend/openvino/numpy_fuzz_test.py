@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from keras.src import backend
 from keras.src import ops
 from keras.src import testing
+from keras.src.backend.common import standardize_dtype
 from keras.src.backend.openvino import numpy_test
 
 pytestmark = pytest.mark.skipif(
@@ -132,13 +133,12 @@ def run_compiled(x, kwargs):
     from keras.src.backend.openvino.core import COMPILE_CONFIG
     from keras.src.backend.openvino.core import OPENVINO_DTYPES
     from keras.src.backend.openvino.core import OpenVINOKerasTensor
+    from keras.src.backend.openvino.numpy import nan_to_num
 
     parameter = ov_opset.parameter(
-        [-1] * x.ndim, OPENVINO_DTYPES[backend.standardize_dtype(x.dtype)]
+        [-1] * x.ndim, OPENVINO_DTYPES[standardize_dtype(x.dtype)]
     )
-    result = backend.numpy.nan_to_num(
-        OpenVINOKerasTensor(parameter.output(0)), **kwargs
-    )
+    result = nan_to_num(OpenVINOKerasTensor(parameter.output(0)), **kwargs)
     compiled = ov.compile_model(
         ov.Model([result.output], [parameter]), "CPU", COMPILE_CONFIG
     )

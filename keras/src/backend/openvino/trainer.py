@@ -1,8 +1,8 @@
 import openvino as ov
 import openvino.opset16 as ov_opset
 
-from keras.src import backend
 from keras.src import tree
+from keras.src.backend.common.masking import get_keras_mask
 from keras.src.backend.openvino.core import COMPILE_CONFIG
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import get_device
@@ -34,7 +34,7 @@ class OpenVINOTrainer(OpenVINOTrainer):
         # Masks come back as extra outputs, after the model's own.
         self._output_mask_indices = {}
         for index, output in enumerate(outputs):
-            mask = backend.get_keras_mask(output)
+            mask = get_keras_mask(output)
             if isinstance(mask, OpenVINOKerasTensor):
                 self._output_mask_indices[index] = len(results)
                 results.append(ov_opset.result(mask.output))
