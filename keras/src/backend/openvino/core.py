@@ -73,6 +73,11 @@ def shared_ov_tensor(array):
     return ov.Tensor(array, shared_memory=True)
 
 
+def tensor_from_numpy(array):
+    """An eager `OpenVINOKerasTensor` of `array`, which it takes over."""
+    return OpenVINOKerasTensor(constant_from_numpy(array), data=array)
+
+
 def constant_from_numpy(array):
     """A `Constant` holding `array`; it keeps `array` alive and unchanged."""
     if array.dtype in _OV_TYPES_OF_ML_DTYPES:
@@ -244,10 +249,15 @@ def _constant_array(node):
 
 def _model_with_fed_constants(model, fed_constants):
     clone = model.clone()
-    cloned_ops = clone.get_ordered_ops()
+    # A clone keeps friendly names, not always the order of its nodes.
+    cloned_constants = {
+        node.get_friendly_name(): node
+        for node in clone.get_ordered_ops()
+        if node.get_type_name() == "Constant"
+    }
     parameters = []
-    for position, _ in fed_constants:
-        constant = cloned_ops[position]
+    for _, original in fed_constants:
+        constant = cloned_constants[original.get_friendly_name()]
         parameter = ov_opset.parameter(
             constant.get_output_partial_shape(0),
             constant.get_output_element_type(0),
@@ -294,12 +304,6 @@ def is_concrete(output):
     return True
 
 
-def _read_only(array):
-    view = array.view()
-    view.flags.writeable = False
-    return view
-
-
 def convert_to_numpy(x):
     if isinstance(x, KerasVariable):
         x = x.value
@@ -313,11 +317,15 @@ def convert_to_numpy(x):
         return np.array(x)
     node = x.output.get_node()
     if node.get_type_name() == "Constant":
-        # Read-only, as on JAX: the array is the tensor's own storage.
-        return _read_only(_constant_array(node))
+        data = _constant_array(node)
+        if isinstance(x.data, np.ndarray) and np.shares_memory(x.data, data):
+            # The tensor's own array, which its constant shares: handed out
+            # as torch's `.numpy()` does, without a copy.
+            return x.data
+        return np.array(data)
     if not is_concrete(x.output):
         raise ValueError(
             "`convert_to_numpy` got a symbolic OpenVINOKerasTensor: it "
             "depends on a model input and has no value yet."
         )
-    return _read_only(evaluate(x.output))
+    return evaluate(x.output)

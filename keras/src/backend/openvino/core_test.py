@@ -158,9 +158,27 @@ class CompiledModelCacheTest(testing.TestCase):
         x = special_float32(32, seed=3)
         first = ops.convert_to_numpy(ops.nan_to_num(x))
         expected = np.nan_to_num(x)
-        ops.nan_to_num(special_float32(32, seed=4))
+        second = ops.convert_to_numpy(ops.nan_to_num(special_float32(32, 4)))
         np.testing.assert_array_equal(first, expected)
-        self.assertFalse(first.flags.writeable)
+        # Writable, as Keras asks of `convert_to_numpy`, and nobody else's.
+        first[...] = 7.0
+        np.testing.assert_array_equal(
+            second, np.nan_to_num(special_float32(32, 4))
+        )
+
+    def test_convert_to_numpy_copies_constants_it_does_not_own(self):
+        x = np.array([1.0, np.nan], "float32")
+        tensor = ops.convert_to_tensor(x)
+        value = ops.convert_to_numpy(tensor)
+        value[0] = 5.0
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(tensor), np.array([1.0, np.nan], "float32")
+        )
+        lazy = ops.convert_to_numpy(ops.add(tensor, 1.0))
+        lazy[0] = 5.0
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(ops.add(tensor, 1.0)), x + 1
+        )
 
     def test_concurrent_eager_calls(self):
         inputs = [special_float32(1000 + i, seed=i) for i in range(16)]

@@ -18,6 +18,7 @@ from keras.src.backend.openvino.core import convert_to_numpy
 from keras.src.backend.openvino.core import convert_to_tensor
 from keras.src.backend.openvino.core import is_concrete
 from keras.src.backend.openvino.core import numpy_dtype
+from keras.src.backend.openvino.core import tensor_from_numpy
 
 
 def _nan_to_num_replacement(name, value, dtype):
@@ -315,5 +316,6 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         return OpenVINOKerasTensor(
             _nan_to_num_graph(x.output, dtype, nan, posinf, neginf)
         )
-    result = _nan_to_num_array(data, dtype, nan, posinf, neginf)
-    return OpenVINOKerasTensor(constant_from_numpy(result))
+    return tensor_from_numpy(
+        _nan_to_num_array(data, dtype, nan, posinf, neginf)
+    )
