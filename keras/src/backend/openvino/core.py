@@ -190,16 +190,23 @@ def _is_fed(constant):
     )
 
 
-def _feeding_crashes_plugin(ordered_ops):
-    # openvino 2026.4.1's CPU plugin dies compiling a reshape to rank 0 of
-    # a MatMul of parameters (e.g. `ops.inner` of two vectors); with the
-    # constants baked in, the reshape is folded away first.
+def _can_feed_constants(ordered_ops):
+    constant_names = [
+        node.get_friendly_name()
+        for node in ordered_ops
+        if node.get_type_name() == "Constant"
+    ]
+    if len(set(constant_names)) != len(constant_names):
+        return False  # A clone's constants are found by their names.
     for node in ordered_ops:
+        # openvino 2026.4.1's CPU plugin dies compiling a reshape to rank 0
+        # of a MatMul of parameters (e.g. `ops.inner` of two vectors); with
+        # the constants baked in, the reshape is folded away first.
         if node.get_type_name() == "Reshape":
             rank = node.get_output_partial_shape(0).rank
             if rank.is_static and rank.get_length() == 0:
-                return True
-    return False
+                return False
+    return True
 
 
 def _structural_key(ordered_ops):
@@ -208,7 +215,7 @@ def _structural_key(ordered_ops):
     The signature holds each node's type, attributes, inputs and output
     types and shapes, and the value of every constant that is baked in.
     """
-    feed = not _feeding_crashes_plugin(ordered_ops)
+    feed = _can_feed_constants(ordered_ops)
     positions = {}
     signature = []
     fed_constants = []
