@@ -228,7 +228,7 @@ def _structural_key(ordered_ops):
         )
         if type_name == "Constant":
             if feed and _is_fed(node):
-                fed_constants.append((position, node))
+                fed_constants.append(node)
                 signature.append(("fed", output_types))
             else:
                 data = node.get_data().tobytes()
@@ -263,7 +263,7 @@ def _model_with_fed_constants(model, fed_constants):
         if node.get_type_name() == "Constant"
     }
     parameters = []
-    for _, original in fed_constants:
+    for original in fed_constants:
         constant = cloned_constants[original.get_friendly_name()]
         parameter = ov_opset.parameter(
             constant.get_output_partial_shape(0),
@@ -284,7 +284,7 @@ def evaluate(output):
         return evaluate(output).view(bool)
     model = ov.Model([output], [])
     signature, fed_constants = _structural_key(model.get_ordered_ops())
-    inputs = [_constant_array(node) for _, node in fed_constants]
+    inputs = [_constant_array(node) for node in fed_constants]
     (result,) = compiled_model_cache.run(
         ("graph", signature),
         lambda: _model_with_fed_constants(model, fed_constants),

@@ -125,12 +125,13 @@ def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
     fraction_mask = ov_opset.constant(np.int32((1 << top_fraction_bits) - 1))
     zero = ov_opset.constant(np.int32(0))
     axis_0 = ov_opset.constant(np.int32(0))
+    axis_1 = ov_opset.constant(np.int32(1))
     top_index = ov_opset.constant(np.int32(num_words - 1))
     # Sign-extended to int32, the top word is negative iff the value is.
     words = ov_opset.convert(words, Type.i32)
     replacement_words = ov_opset.convert(replacement_words, Type.i32)
 
-    top = ov_opset.gather(words, top_index, ov_opset.constant(np.int32(1)))
+    top = ov_opset.gather(words, top_index, axis_1)
     exponent_all_ones = ov_opset.equal(
         ov_opset.subtract(
             ov_opset.bitwise_and(top, exponent_mask), exponent_mask
@@ -143,9 +144,7 @@ def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
         ov_opset.constant([1, 0]),
     )
     special = ov_opset.gather(words, ov_opset.squeeze(rows, [1]), axis_0)
-    special_top = ov_opset.gather(
-        special, top_index, ov_opset.constant(np.int32(1))
-    )
+    special_top = ov_opset.gather(special, top_index, axis_1)
     fraction_is_zero = ov_opset.equal(
         ov_opset.bitwise_and(special_top, fraction_mask), zero
     )
