@@ -1,4 +1,5 @@
 import numbers
+import operator
 
 import ml_dtypes
 import numpy as np
@@ -10,12 +11,14 @@ from keras.src.backend.common import KerasVariable
 from keras.src.backend.common import dtypes
 from keras.src.backend.common import is_float_dtype
 from keras.src.backend.common import standardize_dtype
+from keras.src.backend.common.backend_utils import canonicalize_axis
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import compiled_model_cache
 from keras.src.backend.openvino.core import constant_from_numpy
 from keras.src.backend.openvino.core import convert_to_numpy
 from keras.src.backend.openvino.core import convert_to_tensor
+from keras.src.backend.openvino.core import get_ov_output
 from keras.src.backend.openvino.core import is_concrete
 from keras.src.backend.openvino.core import numpy_dtype
 from keras.src.backend.openvino.core import tensor_from_numpy
@@ -318,3 +321,62 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     return tensor_from_numpy(
         _nan_to_num_array(data, dtype, nan, posinf, neginf)
     )
+
+
+def _arg_extremum(x, axis, keepdims, mode):
+    """The index of the first maximum (`mode="max"`) or minimum along
+    `axis`, or into the flattened `x`, as NumPy picks it: the first NaN
+    comes before any number."""
+    if axis is not None:
+        try:
+            axis = operator.index(axis)
+        except TypeError:
+            raise TypeError(
+                f"`axis` must be an integer or None, but received {axis!r}."
+            ) from None
+    x = get_ov_output(x)
+    shape = x.get_partial_shape()
+    rank = shape.rank.get_length()
+    if axis is None:
+        reduced = [dim for dim in shape if dim.is_static]
+        x = ov_opset.reshape(
+            x, ov_opset.constant([-1], Type.i32), False
+        ).output(0)
+        reduced_axis = 0
+    else:
+        reduced_axis = canonicalize_axis(axis, rank)
+        reduced = [shape[reduced_axis]] if shape[reduced_axis].is_static else []
+    # This module's `any` is the Keras op.
+    if 0 in [dim.get_length() for dim in reduced]:
+        raise ValueError(
+            f"`x` has no element along the reduced axis to take the arg{mode} "
+            f"of: its shape is {shape}."
+        )
+    one = ov_opset.constant(1, Type.i32).output(0)
+    indices = ov_opset.topk(
+        x, one, reduced_axis, mode, "value", Type.i32, stable=True
+    ).output(1)
+    if x.get_element_type().is_real():
+        # TopK orders NaN as it likes; NumPy returns the first NaN.
+        is_nan = ov_opset.is_nan(x).output(0)
+        first_nan = ov_opset.topk(
+            is_nan, one, reduced_axis, "max", "value", Type.i32, stable=True
+        ).output(1)
+        has_nan = ov_opset.reduce_logical_or(is_nan, [reduced_axis], True)
+        indices = ov_opset.select(has_nan, first_nan, indices).output(0)
+    if axis is None:
+        result_shape = [1] * rank if keepdims else []
+        indices = ov_opset.reshape(
+            indices, ov_opset.constant(result_shape, Type.i64), False
+        ).output(0)
+    elif not keepdims:
+        indices = ov_opset.squeeze(indices, [reduced_axis]).output(0)
+    return OpenVINOKerasTensor(indices)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _arg_extremum(x, axis, keepdims, "max")
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg_extremum(x, axis, keepdims, "min")

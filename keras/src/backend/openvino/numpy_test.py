@@ -497,3 +497,191 @@ class NanToNumGraphTest(testing.TestCase):
         x = np.resize(special_values(dtype), (4, 6)).astype(dtype)
         result = run_exported(nan_to_num_model(dtype, (6,)), x, config={})
         self.assertSameBits(result, reference_nan_to_num(x))
+
+
+ARG_OPS = {"argmax": np.argmax, "argmin": np.argmin}
+
+
+def arg_extremum_data(dtype, with_nan, seed=0):
+    """A (6, 7) array of `dtype` rich in ties, infinities, signed zeros,
+    subnormals and (if asked) NaNs at scattered positions."""
+    if dtype == "bool":
+        values = np.array([False, True])
+    elif dtype in INT_DTYPES:
+        info = np.iinfo(dtype)
+        # 32-bit extremes are exact on the plugin; wider ones are not.
+        values = np.array(
+            [0, 1, 7, max(info.min, -(2**31)), min(info.max, 2**31 - 1)]
+        )
+        values = values.astype(dtype)
+    else:
+        values = special_values("float32" if dtype == "float64" else dtype)
+        if dtype == "float64":
+            # What the plugin keeps apart in float64: float32's values below
+            # its largest, which the plugin takes for infinity.
+            finite_max = np.finfo(np.float32).max
+            values = values[~(np.abs(values) == finite_max)]
+        values = values.astype(dtype)
+        if not with_nan:
+            values = values[~np.isnan(values)]
+    rng = np.random.default_rng(seed)
+    return rng.choice(values, size=(6, 7))
+
+
+def openvino_arg(op, x, **kwargs):
+    return ops.convert_to_numpy(getattr(ops, op)(x, **kwargs))
+
+
+class ArgExtremumParityTest(testing.TestCase):
+    def assertSameIndices(self, actual, expected):
+        actual = np.asarray(actual)
+        self.assertEqual(standardize_dtype(actual.dtype), "int32")
+        self.assertEqual(actual.shape, np.shape(expected))
+        np.testing.assert_array_equal(actual, expected)
+
+    @parameterized.named_parameters(
+        named_product(
+            op=list(ARG_OPS),
+            dtype=["float16", "bfloat16", "float32", "float64"],
+            with_nan=[True, False],
+            axis=[None, 0, 1, -1],
+            keepdims=[False, True],
+        )
+    )
+    def test_floats(self, op, dtype, with_nan, axis, keepdims):
+        x = arg_extremum_data(dtype, with_nan)
+        # float32 holds every float16 and bfloat16 value, NaN included.
+        expected = ARG_OPS[op](x.astype(np.float32), axis, keepdims=keepdims)
+        result = openvino_arg(op, x, axis=axis, keepdims=keepdims)
+        self.assertSameIndices(result, expected)
+
+    @parameterized.named_parameters(
+        named_product(
+            op=list(ARG_OPS),
+            dtype=INT_DTYPES + ["bool"],
+            axis=[None, 0, -1],
+            keepdims=[False, True],
+        )
+    )
+    def test_integers_and_booleans(self, op, dtype, axis, keepdims):
+        x = arg_extremum_data(dtype, with_nan=False)
+        expected = ARG_OPS[op](x, axis, keepdims=keepdims)
+        result = openvino_arg(op, x, axis=axis, keepdims=keepdims)
+        self.assertSameIndices(result, expected)
+
+    @parameterized.named_parameters(
+        ("nan_after_inf", [np.inf, np.nan, -np.inf]),
+        ("nan_first", [np.nan, 1.0, 2.0]),
+        ("nan_last", [3.0, 1.0, np.nan]),
+        ("negative_nan", [1.0, -np.nan, np.nan]),
+        ("only_nans", [np.nan, np.nan]),
+    )
+    def test_the_first_nan_wins(self, values):
+        x = np.array(values, np.float32)
+        for op, reference in ARG_OPS.items():
+            self.assertSameIndices(openvino_arg(op, x), reference(x))
+
+    @parameterized.named_parameters(
+        ("argmax_subnormal", "argmax", [-1.0, -0.0, 1.401298464324817e-45]),
+        ("argmin_subnormal", "argmin", [0.0, 1.1754943508222875e-38, -1.4e-45]),
+        ("argmax_zeros", "argmax", [-0.0, 0.0, -1.0]),
+        ("argmin_zeros", "argmin", [0.0, -0.0, 1.0]),
+    )
+    def test_signed_zeros_and_subnormals(self, op, values):
+        x = np.array(values, np.float32)
+        self.assertSameIndices(openvino_arg(op, x), ARG_OPS[op](x))
+
+    @parameterized.named_parameters(named_product(op=list(ARG_OPS)))
+    def test_rank_zero(self, op):
+        for keepdims in (False, True):
+            result = openvino_arg(op, np.float32(3), keepdims=keepdims)
+            self.assertSameIndices(result, np.int32(0))
+
+    @parameterized.named_parameters(named_product(op=list(ARG_OPS)))
+    def test_empty_along_a_kept_axis(self, op):
+        x = np.ones((0, 3), np.float32)
+        self.assertSameIndices(
+            openvino_arg(op, x, axis=1), np.zeros((0,), np.int32)
+        )
+
+    def test_float64_beyond_float32_is_a_known_limit(self):
+        # The plugin compares float64 as float32: values that only float64
+        # tells apart tie, and the first of them is returned.
+        # float32's largest value, and all beyond it, tie with infinity.
+        float32_max = float(np.finfo(np.float32).max)
+        for values in (
+            [1.0, 1.0 + 1e-12],
+            [1e300, 1e301],
+            [float32_max, np.inf],
+        ):
+            x = np.array(values)
+            self.assertEqual(np.argmax(x), 1)
+            self.assertSameIndices(openvino_arg("argmax", x), np.int32(0))
+
+
+class ArgExtremumBadInputTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("axis_out_of_bounds", {"axis": 2}, ValueError, "axis 2"),
+        ("negative_axis_out_of_bounds", {"axis": -3}, ValueError, "axis -3"),
+        ("float_axis", {"axis": 1.0}, TypeError, "`axis`"),
+        ("tuple_axis", {"axis": (0, 1)}, TypeError, "`axis`"),
+    )
+    def test_bad_axis(self, kwargs, error, message):
+        for op in ARG_OPS:
+            with self.assertRaisesRegex(error, message):
+                getattr(ops, op)(np.ones((2, 3)), **kwargs)
+
+    @parameterized.named_parameters(
+        ("flattened", (0, 3), None),
+        ("along_axis", (3, 0), 1),
+    )
+    def test_empty(self, shape, axis):
+        for op in ARG_OPS:
+            with self.assertRaisesRegex(ValueError, "`x` has no element"):
+                getattr(ops, op)(np.ones(shape), axis=axis)
+
+
+def arg_extremum_model(op, shape, **kwargs):
+    import keras
+
+    inputs = keras.Input(shape, dtype="float32")
+    outputs = keras.layers.Lambda(lambda t: getattr(ops, op)(t, **kwargs))(
+        inputs
+    )
+    return keras.Model(inputs, outputs)
+
+
+class ArgExtremumGraphTest(testing.TestCase):
+    assertSameIndices = ArgExtremumParityTest.assertSameIndices
+
+    @parameterized.named_parameters(
+        named_product(
+            op=list(ARG_OPS), axis=[None, 1, -1], keepdims=[False, True]
+        )
+    )
+    def test_symbolic_shape_and_dtype(self, op, axis, keepdims):
+        from keras.src.backend.common.keras_tensor import KerasTensor
+
+        x = KerasTensor((None, 3, None), dtype="float32")
+        expected = getattr(ops, op)(x, axis=axis, keepdims=keepdims)
+        spec = backend.compute_output_spec(
+            lambda t: getattr(openvino_numpy, op)(
+                t, axis=axis, keepdims=keepdims
+            ),
+            x,
+        )
+        self.assertEqual(spec.shape, expected.shape)
+        self.assertEqual(spec.dtype, "int32")
+
+    @parameterized.named_parameters(
+        named_product(op=list(ARG_OPS), axis=[1, -1], keepdims=[False, True])
+    )
+    def test_predict_and_exported_ir(self, op, axis, keepdims):
+        x = arg_extremum_data("float32", with_nan=True).reshape(6, 7, 1)
+        x = np.concatenate([x, x[:, ::-1]], axis=-1)
+        expected = ARG_OPS[op](x, axis, keepdims=keepdims)
+        model = arg_extremum_model(op, (7, 2), axis=axis, keepdims=keepdims)
+        for batch_size in (1, 4, 6):
+            result = model.predict(x, batch_size=batch_size, verbose=0)
+            self.assertSameIndices(result, expected)
+        self.assertSameIndices(run_exported(model, x), expected)
