@@ -8,10 +8,13 @@
 #      and runs `git apply --check`;
 #   2. applies it to a scratch copy of keras-openvino and runs the tree's
 #      tests, as the patch rewrites them, on keras-nightly;
-#   3. runs a numpy op suite on the patched backend. keras-nightly's wheel
-#      and sdist ship no tests, so this is the pinned release's
-#      keras/src/ops/numpy_test.py, taken from its wheel.
+#   3. runs a numpy op suite on JAX, on keras-openvino as released and on
+#      the patched copy, and sorts the failures by where they come from.
+#      keras-nightly's wheel and sdist ship no tests, so the suite is the
+#      pinned release's keras/src/ops/numpy_test.py, from its wheel, unless
+#      KERAS_SOURCE names a Keras checkout matching the nightly.
 # Run from anywhere: bash tools/nightly_check.sh
+# or: KERAS_SOURCE=path/to/keras bash tools/nightly_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tree_root=$(pwd)
@@ -68,14 +71,57 @@ apply_status=$?
   > "$work/tree.log" 2>&1
 tree_status=$?
 
-# 3. A numpy op suite on the patched backend.
-(cd "$work/release" && unzip -q -o ./*.whl keras/src/ops/numpy_test.py)
-mkdir -p "$scratch/release_suite"
-cp "$work/release/keras/src/ops/numpy_test.py" "$scratch/release_suite/"
-(cd "$scratch" && PYTHONPATH="$scratch" "$venv/bin/python" -m pytest \
-  release_suite/numpy_test.py -q -p no:cacheprovider -rfE) \
-  > "$work/suite.log" 2>&1
+# 3. A numpy op suite, run three ways: on JAX (what fails whatever the
+#    backend), on keras-openvino as released, and on the patched copy.
+suite="$work/suite"
+mkdir -p "$suite"
+if [ -n "${KERAS_SOURCE:-}" ]; then
+  suite_name="the numpy op suite of the Keras checkout at $KERAS_SOURCE"
+  cp "$KERAS_SOURCE/keras/src/ops/numpy_test.py" "$suite/"
+else
+  suite_name="$release's numpy op suite"
+  (cd "$work/release" && unzip -q -o ./*.whl keras/src/ops/numpy_test.py)
+  cp "$work/release/keras/src/ops/numpy_test.py" "$suite/"
+fi
+cat > "$suite/conftest.py" <<'PY'
+import keras  # noqa: F401
+from keras.src import backend
+
+# Suites older than Keras 3.16 call the backend's core functions from
+# `keras.src.backend`; 3.16 moved them to `keras.src.backend.ops.core`.
+for name in ("cast", "convert_to_numpy", "convert_to_tensor", "is_tensor"):
+    if not hasattr(backend, name):
+        setattr(backend, name, getattr(backend.ops.core, name))
+if not hasattr(backend, "standardize_dtype"):
+    backend.standardize_dtype = backend.common.standardize_dtype
+PY
+run_suite() {  # backend, extra PYTHONPATH, log
+  (cd "$suite" && KERAS_BACKEND=$1 PYTHONPATH=$2 "$venv/bin/python" -m pytest \
+    numpy_test.py -q -p no:cacheprovider -rfE) > "$3" 2>&1
+}
+failures() {
+  grep '^FAILED\|^ERROR' "$1" | sed 's/ - .*//; s/^[A-Z]* //' | sort
+}
+run_suite jax "" "$work/suite_jax.log"
+run_suite openvino "" "$work/suite_released.log"
+run_suite openvino "$scratch" "$work/suite_patched.log"
 suite_status=$?
+failures "$work/suite_jax.log" > "$work/failed_jax.txt"
+failures "$work/suite_released.log" > "$work/failed_released.txt"
+failures "$work/suite_patched.log" > "$work/failed_patched.txt"
+comm -12 "$work/failed_patched.txt" "$work/failed_jax.txt" \
+  > "$work/failed_also_on_jax.txt"
+comm -23 "$work/failed_patched.txt" "$work/failed_jax.txt" |
+  comm -12 - "$work/failed_released.txt" > "$work/failed_keras_openvino.txt"
+comm -23 "$work/failed_patched.txt" "$work/failed_jax.txt" |
+  comm -23 - "$work/failed_released.txt" > "$work/failed_new.txt"
+comm -23 "$work/failed_released.txt" "$work/failed_patched.txt" \
+  > "$work/fixed_by_patch.txt"
+# Test names, parameterized variants folded into one line with a count.
+listing() {
+  sed 's/^numpy_test.py:://; s/\(::test_[a-z0-9]*\(_[a-z0-9]*\)*\)_\(bfloat16\|bool\|float[0-9]*\|u\?int[0-9]*\|none\).*/\1/' \
+    "$1" | uniq -c | sed 's/^ *\([0-9]*\) \(.*\)/  - `\2` (\1)/'
+}
 
 {
   echo "# keras-nightly check"
@@ -90,8 +136,21 @@ suite_status=$?
   echo "- the tree's tests in the patched keras-openvino (exit" \
     "$tree_status): $(summary "$work/tree.log")"
   reasons "$work/tree.log"
-  echo "- $release's numpy op suite on the patched keras-openvino (exit" \
-    "$suite_status): $(summary "$work/suite.log")"
-  reasons "$work/suite.log"
+  echo "- $suite_name, with the pre-3.16 backend names restored:"
+  echo "  - on JAX: $(summary "$work/suite_jax.log")"
+  echo "  - on keras-openvino as released: $(summary "$work/suite_released.log")"
+  echo "  - on the patched keras-openvino (exit $suite_status):" \
+    "$(summary "$work/suite_patched.log")"
+  echo "- failures on the patched keras-openvino that JAX has too" \
+    "($(wc -l < "$work/failed_also_on_jax.txt")):"
+  listing "$work/failed_also_on_jax.txt"
+  echo "- failures of keras-openvino as released, kept by the patch" \
+    "($(wc -l < "$work/failed_keras_openvino.txt")):"
+  listing "$work/failed_keras_openvino.txt"
+  echo "- failures new with the patch ($(wc -l < "$work/failed_new.txt")):"
+  listing "$work/failed_new.txt"
+  echo "- failures of keras-openvino as released that the patch fixes" \
+    "($(wc -l < "$work/fixed_by_patch.txt")):"
+  listing "$work/fixed_by_patch.txt"
 } | tee tools/nightly_result.md
 echo "Logs: $work"

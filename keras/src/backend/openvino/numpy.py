@@ -334,7 +334,14 @@ def _arg_extremum(x, axis, keepdims, mode):
             raise TypeError(
                 f"`axis` must be an integer or None, but received {axis!r}."
             ) from None
-    x = get_ov_output(x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        _real_dtype(x.dtype)
+        # A copy the constant owns; unlike the release's conversion, it
+        # takes one-element bfloat16 arrays of inf or NaN.
+        native = x.dtype.newbyteorder("=")
+        x = constant_from_numpy(np.array(x, dtype=native, order="C"))
+    else:
+        x = get_ov_output(x)
     shape = x.get_partial_shape()
     rank = shape.rank.get_length()
     if axis is None:

@@ -168,3 +168,74 @@ class NanToNumFuzzTest(testing.TestCase):
         result = run_compiled(x, kwargs)
         expected = numpy_test.graph_reference(x, **kwargs)
         same_bits_or_both_nan(result, expected)
+
+
+@st.composite
+def arg_extremum_calls(draw, dtypes):
+    x = draw(float_arrays(dtypes))
+    axis = None
+    if x.ndim:
+        axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
+    return {
+        "op": draw(st.sampled_from(sorted(numpy_test.ARG_OPS))),
+        "x": x,
+        "axis": axis,
+        "keepdims": draw(st.booleans()),
+    }
+
+
+def reference_arg_extremum(op, x, axis, keepdims):
+    """NumPy's answer on float32, which holds every float16 and bfloat16
+    value; None where NumPy refuses an empty axis."""
+    reduced = x.size if axis is None else x.shape[axis]
+    if reduced == 0:
+        return None
+    reference = numpy_test.ARG_OPS[op]
+    return reference(x.astype(np.float32), axis, keepdims=keepdims)
+
+
+def run_compiled_arg_extremum(op, x, axis, keepdims):
+    """`argmax`/`argmin` built on a parameter and compiled as a model is."""
+    import openvino as ov
+    import openvino.opset16 as ov_opset
+
+    from keras.src.backend.openvino import numpy as openvino_numpy
+    from keras.src.backend.openvino.core import COMPILE_CONFIG
+    from keras.src.backend.openvino.core import OPENVINO_DTYPES
+    from keras.src.backend.openvino.core import OpenVINOKerasTensor
+
+    parameter = ov_opset.parameter(
+        [-1] * x.ndim, OPENVINO_DTYPES[standardize_dtype(x.dtype)]
+    )
+    result = getattr(openvino_numpy, op)(
+        OpenVINOKerasTensor(parameter.output(0)), axis=axis, keepdims=keepdims
+    )
+    compiled = ov.compile_model(
+        ov.Model([result.output], [parameter]), "CPU", COMPILE_CONFIG
+    )
+    return compiled([np.array(x, order="C")])[0]
+
+
+class ArgExtremumFuzzTest(testing.TestCase):
+    assertSameIndices = numpy_test.ArgExtremumParityTest.assertSameIndices
+
+    @given(call=arg_extremum_calls(["float16", "bfloat16", "float32"]))
+    def test_eager_matches_numpy(self, call):
+        op, x = call.pop("op"), call.pop("x")
+        expected = reference_arg_extremum(op, x, **call)
+        if expected is None:
+            with self.assertRaisesRegex(ValueError, "`x` has no element"):
+                getattr(ops, op)(x, **call)
+            return
+        self.assertSameIndices(
+            ops.convert_to_numpy(getattr(ops, op)(x, **call)), expected
+        )
+
+    @given(call=arg_extremum_calls(["float16", "float32"]))
+    def test_compiled_graph_matches_numpy(self, call):
+        op, x = call.pop("op"), call.pop("x")
+        expected = reference_arg_extremum(op, x, **call)
+        if expected is None:
+            return
+        result = run_compiled_arg_extremum(op, x, **call)
+        self.assertSameIndices(result, expected)

@@ -604,6 +604,31 @@ class ArgExtremumParityTest(testing.TestCase):
             openvino_arg(op, x, axis=1), np.zeros((0,), np.int32)
         )
 
+    @parameterized.named_parameters(
+        ("fortran", np.asfortranarray),
+        ("reversed", lambda a: a[::-1]),
+        ("strided", lambda a: a[::2]),
+        ("byte_swapped", lambda a: a.astype(a.dtype.newbyteorder(">"))),
+    )
+    def test_layouts(self, layout):
+        x = layout(arg_extremum_data("float32", with_nan=True))
+        original = x.copy()
+        for op, reference in ARG_OPS.items():
+            for axis in (None, 0, 1):
+                self.assertSameIndices(
+                    openvino_arg(op, x, axis=axis), reference(x, axis)
+                )
+        np.testing.assert_array_equal(x, original)
+
+    @parameterized.named_parameters(
+        named_product(value=[np.inf, -np.inf, np.nan], shape=[(), (1,)])
+    )
+    def test_one_element_bfloat16(self, value, shape):
+        # The release's conversion of such arrays fails in OpenVINO.
+        x = np.full(shape, value, ml_dtypes.bfloat16)
+        for op in ARG_OPS:
+            self.assertSameIndices(openvino_arg(op, x), np.int32(0))
+
     def test_float64_beyond_float32_is_a_known_limit(self):
         # The plugin compares float64 as float32: values that only float64
         # tells apart tie, and the first of them is returned.
@@ -630,6 +655,11 @@ class ArgExtremumBadInputTest(testing.TestCase):
         for op in ARG_OPS:
             with self.assertRaisesRegex(error, message):
                 getattr(ops, op)(np.ones((2, 3)), **kwargs)
+
+    def test_bad_x(self):
+        for op in ARG_OPS:
+            with self.assertRaisesRegex(TypeError, "`x` must hold real"):
+                getattr(ops, op)(np.array(["a", "b"]))
 
     @parameterized.named_parameters(
         ("flattened", (0, 3), None),
