@@ -118,3 +118,26 @@ def test_missing_definition_is_reported(installed_root, tmp_path):
     numpy_file.write_text(source)
     with pytest.raises(export_patch.ExportError, match="numpy.py: nan_to_num"):
         export_patch.export(tmp_path)
+
+
+def test_excluded_list_enables_the_replaced_ops(tmp_path):
+    listing = tmp_path / export_patch.EXCLUDED_TESTS
+    listing.parent.mkdir(parents=True)
+    listing.write_text(
+        "NumpyDtypeTest::test_angle\n"
+        "NumpyDtypeTest::test_argmax\n"
+        "NumpyDtypeTest::test_argmin_float16\n"
+        "NumpyOneInputOpsCorrectnessTest::test_nan_to_num\n"
+        "NumpyOneInputOpsCorrectnessTest::test_nanargmax\n"
+        "NumpyOneInputOpsCorrectnessTest::test_argsort\n"
+    )
+    change = export_patch.excluded_tests_change(tmp_path)
+    removed = {
+        line[1:] for line in change.splitlines() if line.startswith("-N")
+    }
+    assert removed == {
+        "NumpyDtypeTest::test_argmax",
+        "NumpyDtypeTest::test_argmin_float16",
+        "NumpyOneInputOpsCorrectnessTest::test_nan_to_num",
+    }
+    assert not [line for line in change.splitlines() if line.startswith("+N")]
