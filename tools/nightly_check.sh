@@ -122,6 +122,10 @@ listing() {
   sed 's/^numpy_test.py:://; s/\(::test_[a-z0-9]*\(_[a-z0-9]*\)*\)_\(bfloat16\|bool\|float[0-9]*\|u\?int[0-9]*\|none\).*/\1/' \
     "$1" | uniq -c | sed 's/^ *\([0-9]*\) \(.*\)/  - `\2` (\1)/'
 }
+section() {  # title, file of test ids
+  echo "- $1 ($(wc -l < "$2")):"
+  listing "$2"
+}
 
 {
   echo "# keras-nightly check"
@@ -141,16 +145,12 @@ listing() {
   echo "  - on keras-openvino as released: $(summary "$work/suite_released.log")"
   echo "  - on the patched keras-openvino (exit $suite_status):" \
     "$(summary "$work/suite_patched.log")"
-  echo "- failures on the patched keras-openvino that JAX has too" \
-    "($(wc -l < "$work/failed_also_on_jax.txt")):"
-  listing "$work/failed_also_on_jax.txt"
-  echo "- failures of keras-openvino as released, kept by the patch" \
-    "($(wc -l < "$work/failed_keras_openvino.txt")):"
-  listing "$work/failed_keras_openvino.txt"
-  echo "- failures new with the patch ($(wc -l < "$work/failed_new.txt")):"
-  listing "$work/failed_new.txt"
-  echo "- failures of keras-openvino as released that the patch fixes" \
-    "($(wc -l < "$work/fixed_by_patch.txt")):"
-  listing "$work/fixed_by_patch.txt"
+  section "failures on the patched keras-openvino that JAX has too" \
+    "$work/failed_also_on_jax.txt"
+  section "failures of keras-openvino as released, kept by the patch" \
+    "$work/failed_keras_openvino.txt"
+  section "failures new with the patch" "$work/failed_new.txt"
+  section "failures of keras-openvino as released that the patch fixes" \
+    "$work/fixed_by_patch.txt"
 } | tee tools/nightly_result.md
 echo "Logs: $work"

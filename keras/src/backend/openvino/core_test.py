@@ -204,3 +204,29 @@ class CompiledModelCacheTest(testing.TestCase):
                 results[index].view(f"u{x.itemsize}"),
                 expected.view(f"u{x.itemsize}"),
             )
+
+
+class ReleaseConversionLimitTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("inf", np.inf, (1,)), ("nan", np.nan, ()), ("neg_inf", -np.inf, ())
+    )
+    def test_one_element_bfloat16_of_inf_or_nan(self, value, shape):
+        # A known limit of the release's conversion, which this tree leaves
+        # as is: OpenVINO's Python API refuses such a bf16 constant. Larger
+        # arrays convert, and nan_to_num, argmax and argmin take these.
+        import ml_dtypes
+
+        from keras.src.backend.openvino import numpy_test
+
+        x = np.full(shape, value, ml_dtypes.bfloat16)
+        with self.assertRaisesRegex(RuntimeError, "out of range for bf16"):
+            ops.convert_to_tensor(x)
+        bigger = np.full((3,), value, ml_dtypes.bfloat16)
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(ops.convert_to_tensor(bigger)).view("u2"),
+            bigger.view("u2"),
+        )
+        self.assertEqual(ops.convert_to_numpy(ops.argmax(x)), 0)
+        result = ops.convert_to_numpy(ops.nan_to_num(x, nan=1.0))
+        expected = numpy_test.reference_nan_to_num(x, nan=1.0)
+        np.testing.assert_array_equal(result.view("u2"), expected.view("u2"))
