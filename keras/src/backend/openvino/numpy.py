@@ -323,6 +323,150 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     )
 
 
+def _first_index(mask, axis):
+    """The index of the first True of `mask` along `axis`, kept as size 1."""
+    one = ov_opset.constant(1, Type.i32)
+    return ov_opset.topk(
+        mask, one, axis, "max", "value", Type.i32, stable=True
+    ).output(1)
+
+
+def _first_nan_or(indices, is_nan, axis):
+    """`indices`, but the first NaN's index where `axis` holds a NaN, as
+    NumPy picks it."""
+    has_nan = ov_opset.reduce_logical_or(is_nan, [axis], True)
+    first_nan = _first_index(is_nan, axis)
+    return ov_opset.select(has_nan, first_nan, indices).output(0)
+
+
+def _arg_extremum_indices(x, axis, mode):
+    indices = ov_opset.topk(
+        x,
+        ov_opset.constant(1, Type.i32),
+        axis,
+        mode,
+        "value",
+        Type.i32,
+        stable=True,
+    ).output(1)
+    if not x.get_element_type().is_real():
+        return indices
+    # TopK orders NaN as it likes.
+    return _first_nan_or(indices, ov_opset.is_nan(x), axis)
+
+
+def _float64_arg_extremum_indices(words, axis, mode):
+    """As `_arg_extremum_indices`, exactly, on float64 values held as their
+    four 16-bit words (least significant first, along the last axis).
+
+    The words become four digits, most significant first, whose
+    lexicographic order is the values' order (reversed for `mode="min"`),
+    with -0.0 equal to 0.0; each stays below 2**16, where the CPU plugin,
+    which compares and selects integers through float32, is exact.
+    """
+
+    def constant(value):
+        return ov_opset.constant(np.int32(value))
+
+    low, middle, high, top = (
+        ov_opset.squeeze(word, constant(-1))
+        for word in ov_opset.split(
+            ov_opset.convert(words, Type.i32), constant(-1), 4
+        ).outputs()
+    )
+    negative = ov_opset.greater_equal(top, constant(0x8000))
+    top = ov_opset.bitwise_and(top, constant(0x7FFF))
+    lower_sum = ov_opset.add(ov_opset.add(low, middle), high)
+    is_zero = ov_opset.equal(ov_opset.add(top, lower_sum), constant(0))
+    # Beyond infinity's pattern (0x7FF0, 0, 0, 0) lies NaN.
+    is_nan = ov_opset.logical_or(
+        ov_opset.greater(top, constant(0x7FF0)),
+        ov_opset.logical_and(
+            ov_opset.equal(top, constant(0x7FF0)),
+            ov_opset.greater(lower_sum, constant(0)),
+        ),
+    )
+    # Negative values order by decreasing magnitude, below the positives.
+    digits = [
+        ov_opset.select(
+            negative,
+            ov_opset.subtract(constant(0x7FFF), top),
+            ov_opset.add(top, constant(0x8000)),
+        )
+    ]
+    for word in (high, middle, low):
+        digits.append(
+            ov_opset.select(
+                negative, ov_opset.subtract(constant(0xFFFF), word), word
+            )
+        )
+    zero_digits = (0x8000, 0, 0, 0)
+    candidates = None
+    for digit, zero_digit in zip(digits, zero_digits):
+        digit = ov_opset.select(is_zero, constant(zero_digit), digit)
+        if mode == "min":
+            digit = ov_opset.subtract(constant(0xFFFF), digit)
+        if candidates is not None:
+            digit = ov_opset.select(candidates, digit, constant(-1))
+        best = ov_opset.reduce_max(digit, [axis], True)
+        is_best = ov_opset.equal(digit, best)
+        candidates = (
+            is_best
+            if candidates is None
+            else ov_opset.logical_and(candidates, is_best)
+        )
+    return _first_nan_or(_first_index(candidates, axis), is_nan, axis)
+
+
+def _check_reduced_size(shape, axis, mode):
+    """Raises NumPy's error for an empty reduced axis; `shape` holds None
+    for dynamic dimensions."""
+    reduced = shape if axis is None else [shape[axis]]
+    if 0 in reduced:
+        raise ValueError(
+            f"`x` has no element along the reduced axis to take the arg{mode} "
+            f"of: its shape is {tuple(shape)}."
+        )
+
+
+def _arg_extremum_graph(x, axis, keepdims, mode, rank, float64_words=False):
+    """The indices' graph on the output `x` of rank `rank` (plus an axis of
+    words with `float64_words`), `axis` already canonical."""
+    if axis is None:
+        flat_shape = [-1, 4] if float64_words else [-1]
+        x = ov_opset.reshape(x, ov_opset.constant(flat_shape), False)
+    reduced_axis = 0 if axis is None else axis
+    if float64_words:
+        indices = _float64_arg_extremum_indices(x, reduced_axis, mode)
+    else:
+        indices = _arg_extremum_indices(x, reduced_axis, mode)
+    if axis is None:
+        result_shape = [1] * rank if keepdims else []
+        return ov_opset.reshape(
+            indices, ov_opset.constant(result_shape, Type.i64), False
+        ).output(0)
+    if not keepdims:
+        return ov_opset.squeeze(indices, [reduced_axis]).output(0)
+    return indices
+
+
+def _float64_arg_extremum(x, axis, keepdims, mode):
+    """Eager, exact `argmax`/`argmin` of the native C-ordered float64 `x`:
+    the plugin would compare float64 as float32."""
+    words = x.reshape(x.shape + (1,)).view(np.uint16)
+
+    def build_model():
+        parameter = ov_opset.parameter([-1] * x.ndim + [4], Type.u16)
+        result = _arg_extremum_graph(
+            parameter.output(0), axis, keepdims, mode, x.ndim, True
+        )
+        return ov.Model([result], [parameter])
+
+    key = ("arg_extremum", "float64", mode, x.ndim, axis, keepdims)
+    (result,) = compiled_model_cache.run(key, build_model, [words])
+    return tensor_from_numpy(result)
+
+
 def _arg_extremum(x, axis, keepdims, mode):
     """The index of the first maximum (`mode="max"`) or minimum along
     `axis`, or into the flattened `x`, as NumPy picks it: the first NaN
@@ -334,51 +478,39 @@ def _arg_extremum(x, axis, keepdims, mode):
             raise TypeError(
                 f"`axis` must be an integer or None, but received {axis!r}."
             ) from None
+    if isinstance(x, KerasVariable):
+        x = x.value
+    if (
+        isinstance(x, OpenVINOKerasTensor)
+        and x.dtype == "float64"
+        and is_concrete(x.output)
+    ):
+        x = convert_to_numpy(x)
     if isinstance(x, (np.ndarray, np.generic)):
         _real_dtype(x.dtype)
-        # A copy the constant owns; unlike the release's conversion, it
-        # takes one-element bfloat16 arrays of inf or NaN.
-        native = x.dtype.newbyteorder("=")
-        x = constant_from_numpy(np.array(x, dtype=native, order="C"))
+        # A copy that the graph owns. Unlike the release's conversion, a
+        # constant made of it takes one-element bf16 arrays of inf or NaN.
+        x = np.array(x, dtype=x.dtype.newbyteorder("="), order="C")
+        if axis is not None:
+            axis = canonicalize_axis(axis, x.ndim)
+        _check_reduced_size(x.shape, axis, mode)
+        if x.dtype == np.float64:
+            return _float64_arg_extremum(x, axis, keepdims, mode)
+        x = constant_from_numpy(x)
     else:
         x = get_ov_output(x)
-    shape = x.get_partial_shape()
-    rank = shape.rank.get_length()
-    if axis is None:
-        reduced = [dim for dim in shape if dim.is_static]
-        x = ov_opset.reshape(
-            x, ov_opset.constant([-1], Type.i32), False
-        ).output(0)
-        reduced_axis = 0
-    else:
-        reduced_axis = canonicalize_axis(axis, rank)
-        reduced = [shape[reduced_axis]] if shape[reduced_axis].is_static else []
-    # This module's `any` is the Keras op.
-    if 0 in [dim.get_length() for dim in reduced]:
-        raise ValueError(
-            f"`x` has no element along the reduced axis to take the arg{mode} "
-            f"of: its shape is {shape}."
+        shape = x.get_partial_shape()
+        if axis is not None:
+            axis = canonicalize_axis(axis, shape.rank.get_length())
+        _check_reduced_size(
+            [dim.get_length() if dim.is_static else None for dim in shape],
+            axis,
+            mode,
         )
-    one = ov_opset.constant(1, Type.i32).output(0)
-    indices = ov_opset.topk(
-        x, one, reduced_axis, mode, "value", Type.i32, stable=True
-    ).output(1)
-    if x.get_element_type().is_real():
-        # TopK orders NaN as it likes; NumPy returns the first NaN.
-        is_nan = ov_opset.is_nan(x).output(0)
-        first_nan = ov_opset.topk(
-            is_nan, one, reduced_axis, "max", "value", Type.i32, stable=True
-        ).output(1)
-        has_nan = ov_opset.reduce_logical_or(is_nan, [reduced_axis], True)
-        indices = ov_opset.select(has_nan, first_nan, indices).output(0)
-    if axis is None:
-        result_shape = [1] * rank if keepdims else []
-        indices = ov_opset.reshape(
-            indices, ov_opset.constant(result_shape, Type.i64), False
-        ).output(0)
-    elif not keepdims:
-        indices = ov_opset.squeeze(indices, [reduced_axis]).output(0)
-    return OpenVINOKerasTensor(indices)
+    rank = x.get_partial_shape().rank.get_length()
+    return OpenVINOKerasTensor(
+        _arg_extremum_graph(x, axis, keepdims, mode, rank)
+    )
 
 
 def argmax(x, axis=None, keepdims=False):

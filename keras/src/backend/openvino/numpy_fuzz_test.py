@@ -1,10 +1,13 @@
-"""Differential fuzzing of the OpenVINO backend's `nan_to_num`.
+"""Differential fuzzing of the OpenVINO backend's `nan_to_num`, `argmax` and
+`argmin`.
 
 Hypothesis draws dtypes, shapes, memory layouts, values rich in NaN, signed
 infinities, signed zeros, subnormals and extremes, and replacement values
 (some beyond the dtype's range), then compares with NumPy (JAX for
 bfloat16) bit for bit: eagerly, and through a compiled OpenVINO model
-within the float64 contract of `numpy_test.float64_graph_reference`.
+within the float64 contract of `numpy_test.float64_graph_reference`;
+and `argmax`/`argmin` of such arrays along every axis against NumPy's
+indices, eagerly and (float16, float32) compiled.
 
 The normal test run draws a bounded number of examples; for a long run:
 `HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest
@@ -185,41 +188,18 @@ def arg_extremum_calls(draw, dtypes):
 
 
 def reference_arg_extremum(op, x, axis, keepdims):
-    """NumPy's answer on float32, which holds every float16 and bfloat16
-    value; None where NumPy refuses an empty axis."""
+    """NumPy's answer; None where NumPy refuses an empty axis."""
     reduced = x.size if axis is None else x.shape[axis]
     if reduced == 0:
         return None
     reference = numpy_test.ARG_OPS[op]
-    return reference(x.astype(np.float32), axis, keepdims=keepdims)
-
-
-def run_compiled_arg_extremum(op, x, axis, keepdims):
-    """`argmax`/`argmin` built on a parameter and compiled as a model is."""
-    import openvino as ov
-    import openvino.opset16 as ov_opset
-
-    from keras.src.backend.openvino import numpy as openvino_numpy
-    from keras.src.backend.openvino.core import COMPILE_CONFIG
-    from keras.src.backend.openvino.core import OPENVINO_DTYPES
-    from keras.src.backend.openvino.core import OpenVINOKerasTensor
-
-    parameter = ov_opset.parameter(
-        [-1] * x.ndim, OPENVINO_DTYPES[standardize_dtype(x.dtype)]
-    )
-    result = getattr(openvino_numpy, op)(
-        OpenVINOKerasTensor(parameter.output(0)), axis=axis, keepdims=keepdims
-    )
-    compiled = ov.compile_model(
-        ov.Model([result.output], [parameter]), "CPU", COMPILE_CONFIG
-    )
-    return compiled([np.array(x, order="C")])[0]
+    return reference(numpy_test.numpy_comparable(x), axis, keepdims=keepdims)
 
 
 class ArgExtremumFuzzTest(testing.TestCase):
     assertSameIndices = numpy_test.ArgExtremumParityTest.assertSameIndices
 
-    @given(call=arg_extremum_calls(["float16", "bfloat16", "float32"]))
+    @given(call=arg_extremum_calls(numpy_test.FLOAT_DTYPES))
     def test_eager_matches_numpy(self, call):
         op, x = call.pop("op"), call.pop("x")
         expected = reference_arg_extremum(op, x, **call)
@@ -237,5 +217,5 @@ class ArgExtremumFuzzTest(testing.TestCase):
         expected = reference_arg_extremum(op, x, **call)
         if expected is None:
             return
-        result = run_compiled_arg_extremum(op, x, **call)
+        result = numpy_test.run_compiled_arg(op, x, **call)
         self.assertSameIndices(result, expected)

@@ -1,4 +1,5 @@
-"""Bit-for-bit parity of the OpenVINO backend's `nan_to_num` with NumPy."""
+"""Parity of the OpenVINO backend's `nan_to_num` (bit for bit), `argmax`
+and `argmin` with NumPy."""
 
 import warnings
 
@@ -509,23 +510,47 @@ def arg_extremum_data(dtype, with_nan, seed=0):
         values = np.array([False, True])
     elif dtype in INT_DTYPES:
         info = np.iinfo(dtype)
-        # 32-bit extremes are exact on the plugin; wider ones are not.
+        # The extremes, and neighbours that float32 cannot tell apart.
+        candidates = [0, 1, 7, 2**24, 2**24 + 1, info.min, info.max]
+        candidates.append(info.max - 1)
         values = np.array(
-            [0, 1, 7, max(info.min, -(2**31)), min(info.max, 2**31 - 1)]
+            [v for v in candidates if info.min <= v <= info.max], dtype
         )
-        values = values.astype(dtype)
     else:
-        values = special_values("float32" if dtype == "float64" else dtype)
-        if dtype == "float64":
-            # What the plugin keeps apart in float64: float32's values below
-            # its largest, which the plugin takes for infinity.
-            finite_max = np.finfo(np.float32).max
-            values = values[~(np.abs(values) == finite_max)]
-        values = values.astype(dtype)
+        values = special_values(dtype)
         if not with_nan:
             values = values[~np.isnan(values)]
     rng = np.random.default_rng(seed)
     return rng.choice(values, size=(6, 7))
+
+
+def numpy_comparable(x):
+    """`x` in a dtype that NumPy orders: float32 holds every float16 and
+    bfloat16 value, NaN included."""
+    if x.dtype in (np.float16, ml_dtypes.bfloat16):
+        return x.astype(np.float32)
+    return x
+
+
+def run_compiled_arg(op, x, **kwargs):
+    """`argmax`/`argmin` built on a parameter and compiled as a model is."""
+    import openvino as ov
+    import openvino.opset16 as ov_opset
+
+    from keras.src.backend.openvino.core import COMPILE_CONFIG
+    from keras.src.backend.openvino.core import OPENVINO_DTYPES
+    from keras.src.backend.openvino.core import OpenVINOKerasTensor
+
+    parameter = ov_opset.parameter(
+        [-1] * x.ndim, OPENVINO_DTYPES[standardize_dtype(x.dtype)]
+    )
+    result = getattr(openvino_numpy, op)(
+        OpenVINOKerasTensor(parameter.output(0)), **kwargs
+    )
+    compiled = ov.compile_model(
+        ov.Model([result.output], [parameter]), "CPU", COMPILE_CONFIG
+    )
+    return compiled([np.array(x, order="C")])[0]
 
 
 def openvino_arg(op, x, **kwargs):
@@ -550,8 +575,7 @@ class ArgExtremumParityTest(testing.TestCase):
     )
     def test_floats(self, op, dtype, with_nan, axis, keepdims):
         x = arg_extremum_data(dtype, with_nan)
-        # float32 holds every float16 and bfloat16 value, NaN included.
-        expected = ARG_OPS[op](x.astype(np.float32), axis, keepdims=keepdims)
+        expected = ARG_OPS[op](numpy_comparable(x), axis, keepdims=keepdims)
         result = openvino_arg(op, x, axis=axis, keepdims=keepdims)
         self.assertSameIndices(result, expected)
 
@@ -629,11 +653,24 @@ class ArgExtremumParityTest(testing.TestCase):
         for op in ARG_OPS:
             self.assertSameIndices(openvino_arg(op, x), np.int32(0))
 
-    def test_float64_beyond_float32_is_a_known_limit(self):
-        # The plugin compares float64 as float32: values that only float64
-        # tells apart tie, and the first of them is returned.
-        # float32's largest value, and all beyond it, tie with infinity.
-        float32_max = float(np.finfo(np.float32).max)
+    @parameterized.named_parameters(
+        ("near_one", [1.0, 1.0 + 1e-12, 1.0 + 2e-12, 1.0 + 1e-12]),
+        ("beyond_float32", [1e300, 1e301, -1e301, np.inf]),
+        ("subnormal", [5e-324, 0.0, -5e-324, 1e-310]),
+        ("float32_max_and_inf", [3.4028234663852886e38, np.inf, -np.inf]),
+    )
+    def test_float64_is_exact_eagerly(self, values):
+        x = np.array(values)
+        for op, reference in ARG_OPS.items():
+            self.assertSameIndices(openvino_arg(op, x), reference(x))
+            tensor = ops.convert_to_tensor(x)
+            self.assertSameIndices(openvino_arg(op, tensor), reference(x))
+
+    def test_float64_in_a_graph_is_a_known_limit(self):
+        # In a compiled graph the plugin compares float64 as float32:
+        # values that only float64 tells apart tie, and the first of them
+        # is returned; float32's largest value and beyond tie with inf.
+        float32_max = 3.4028234663852886e38
         for values in (
             [1.0, 1.0 + 1e-12],
             [1e300, 1e301],
@@ -641,7 +678,7 @@ class ArgExtremumParityTest(testing.TestCase):
         ):
             x = np.array(values)
             self.assertEqual(np.argmax(x), 1)
-            self.assertSameIndices(openvino_arg("argmax", x), np.int32(0))
+            self.assertSameIndices(run_compiled_arg("argmax", x), np.int32(0))
 
 
 class ArgExtremumBadInputTest(testing.TestCase):
