@@ -1,4 +1,4 @@
-"""Times eager `keras.ops.nan_to_num` on OpenVINO against NumPy.
+"""Times eager `keras.ops.nan_to_num` (or `argmax`) on OpenVINO against NumPy.
 
 Compares, in one process and on fresh input arrays:
 
@@ -6,14 +6,18 @@ Compares, in one process and on fresh input arrays:
 - `release`: the Keras release's OpenVINO `nan_to_num` followed by its
   `convert_to_numpy`, as a user of the release runs them;
 - `tree`: `keras.ops.convert_to_numpy(keras.ops.nan_to_num(x))` with this
-  tree laid over the release.
+  tree laid over the release;
+
+and the same for `argmax`.
 
 For each case it reports the median time, the ratio to NumPy, and the peak
 resident memory growth of one call as a multiple of the input's size
 (Linux: the peak is reset through /proc/self/clear_refs before each call).
 Writes a Markdown table and a log-log plot under `benchmarks/results/`.
 
-Run from the tree's root: `python -m benchmarks.nan_to_num_benchmark`.
+Run from the tree's root: `python -m benchmarks.nan_to_num_benchmark`;
+add `--op argmax` for `argmax` (on input without NaN, since NumPy stops at
+the first one).
 """
 
 import os
@@ -34,38 +38,41 @@ from keras.src.backend.openvino import core  # noqa: E402
 from keras.src.backend.openvino import numpy as ov_numpy  # noqa: E402
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
-CASES = [
-    ("float32", 16),
-    ("float32", 1 << 20),
-    ("float32", 1 << 24),
-    ("float16", 1 << 20),
-    ("float64", 1 << 20),
-]
-
-
-def numpy_nan_to_num(x):
-    return np.nan_to_num(x)
-
-
-def release_nan_to_num(x):
-    release_convert = core.__overlaid__["convert_to_numpy"]
-    return release_convert(ov_numpy.__overlaid__["nan_to_num"](x))
-
-
-def tree_nan_to_num(x):
-    return keras.ops.convert_to_numpy(keras.ops.nan_to_num(x))
-
-
-IMPLEMENTATIONS = {
-    "numpy": numpy_nan_to_num,
-    "release": release_nan_to_num,
-    "tree": tree_nan_to_num,
+CASES = {
+    "nan_to_num": [
+        ("float32", 16),
+        ("float32", 1 << 20),
+        ("float32", 1 << 24),
+        ("float16", 1 << 20),
+        ("float64", 1 << 20),
+    ],
+    "argmax": [
+        ("float32", 16),
+        ("float32", 1 << 20),
+        ("float64", 1 << 20),
+    ],
 }
 
 
-def make_input(dtype, size, seed=0):
+def implementations(op):
+    """NumPy's op, the release's (with its own `convert_to_numpy`) and the
+    tree's, as a user of each runs them."""
+    release_convert = core.__overlaid__["convert_to_numpy"]
+    release_op = ov_numpy.__overlaid__[op]
+    tree_op = getattr(keras.ops, op)
+    return {
+        "numpy": getattr(np, op),
+        "release": lambda x: release_convert(release_op(x)),
+        "tree": lambda x: keras.ops.convert_to_numpy(tree_op(x)),
+    }
+
+
+def make_input(dtype, size, op, seed=0):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(size) * 1e3).astype(dtype)
+    if op == "argmax":
+        # NumPy's argmax stops at the first NaN: time a whole scan instead.
+        return x
     x[rng.integers(0, size, max(1, size // 10))] = np.nan
     x[rng.integers(0, size, max(1, size // 20))] = np.inf
     x[rng.integers(0, size, max(1, size // 20))] = -np.inf
@@ -105,14 +112,15 @@ def repeats_for(size, scale):
     return max(3, int(scale * min(300, 3e7 / max(size, 1) ** 0.9)))
 
 
-def run(scale):
+def run(op, scale):
     rows = []
-    for dtype, size in CASES:
-        base = make_input(dtype, size)
-        for function in IMPLEMENTATIONS.values():
+    functions = implementations(op)
+    for dtype, size in CASES[op]:
+        base = make_input(dtype, size, op)
+        for function in functions.values():
             function(base.copy())  # Warm up: load plugins, compile.
         row = {"dtype": dtype, "size": size}
-        for name, function in IMPLEMENTATIONS.items():
+        for name, function in functions.items():
             row[name] = median_seconds(function, base, repeats_for(size, scale))
             growths = [
                 peak_memory_growth(function, base.copy()) for _ in range(3)
@@ -164,10 +172,10 @@ def format_row(row):
     )
 
 
-def write_table(rows, path):
+def write_table(rows, path, command):
     lines = [
         f"Machine: {machine_description()}.",
-        "Command: `.venv/bin/python -m benchmarks.nan_to_num_benchmark`.",
+        f"Command: `{command}`.",
         "Times are medians over fresh inputs; memory is the peak resident "
         "growth of one call over the input's size.",
         "",
@@ -177,7 +185,7 @@ def write_table(rows, path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_plot(rows, path):
+def write_plot(rows, path, op):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -197,7 +205,7 @@ def write_plot(rows, path):
     axes.set_yscale("log")
     axes.set_xlabel("float32 values")
     axes.set_ylabel("median time per call (ms)")
-    axes.set_title("nan_to_num, eager, OpenVINO backend vs NumPy")
+    axes.set_title(f"{op}, eager, OpenVINO backend vs NumPy")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
@@ -212,14 +220,23 @@ def main():
         default=1.0,
         help="multiplies the number of timed calls per case",
     )
+    parser.add_argument(
+        "--op",
+        choices=sorted(CASES),
+        default="nan_to_num",
+        help="the op to time",
+    )
     args = parser.parse_args()
+    command = ".venv/bin/python -m benchmarks.nan_to_num_benchmark"
+    if args.op != "nan_to_num":
+        command += f" --op {args.op}"
     print(machine_description())
     print(HEADER)
-    rows = run(args.scale)
+    rows = run(args.op, args.scale)
     RESULTS_DIR.mkdir(exist_ok=True)
-    write_table(rows, RESULTS_DIR / "nan_to_num.md")
-    write_plot(rows, RESULTS_DIR / "nan_to_num.png")
-    print(f"Wrote {RESULTS_DIR / 'nan_to_num.md'} and nan_to_num.png")
+    write_table(rows, RESULTS_DIR / f"{args.op}.md", command)
+    write_plot(rows, RESULTS_DIR / f"{args.op}.png", args.op)
+    print(f"Wrote {RESULTS_DIR / args.op}.md and {args.op}.png")
 
 
 if __name__ == "__main__":
