@@ -323,11 +323,12 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     )
 
 
-def _first_index(mask, axis):
-    """The index of the first True of `mask` along `axis`, kept as size 1."""
+def _first_index(x, axis, mode="max"):
+    """The index of the first maximum (or minimum) of `x` along `axis`, kept
+    as size 1; of the first True for a boolean mask."""
     one = ov_opset.constant(1, Type.i32)
     return ov_opset.topk(
-        mask, one, axis, "max", "value", Type.i32, stable=True
+        x, one, axis, mode, "value", Type.i32, stable=True
     ).output(1)
 
 
@@ -340,15 +341,7 @@ def _first_nan_or(indices, is_nan, axis):
 
 
 def _arg_extremum_indices(x, axis, mode):
-    indices = ov_opset.topk(
-        x,
-        ov_opset.constant(1, Type.i32),
-        axis,
-        mode,
-        "value",
-        Type.i32,
-        stable=True,
-    ).output(1)
+    indices = _first_index(x, axis, mode)
     if not x.get_element_type().is_real():
         return indices
     # TopK orders NaN as it likes.
