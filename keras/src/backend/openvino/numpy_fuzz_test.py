@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from keras.src import backend
 from keras.src import ops
 from keras.src import testing
-from keras.src.backend.common import standardize_dtype
 from keras.src.backend.openvino import numpy_test
 
 pytestmark = pytest.mark.skipif(
@@ -128,26 +127,6 @@ def same_bits_or_both_nan(actual, expected):
     )
 
 
-def run_compiled(x, kwargs):
-    """`nan_to_num` built on a parameter and compiled as a model is."""
-    import openvino as ov
-    import openvino.opset16 as ov_opset
-
-    from keras.src.backend.openvino.core import COMPILE_CONFIG
-    from keras.src.backend.openvino.core import OPENVINO_DTYPES
-    from keras.src.backend.openvino.core import OpenVINOKerasTensor
-    from keras.src.backend.openvino.numpy import nan_to_num
-
-    parameter = ov_opset.parameter(
-        [-1] * x.ndim, OPENVINO_DTYPES[standardize_dtype(x.dtype)]
-    )
-    result = nan_to_num(OpenVINOKerasTensor(parameter.output(0)), **kwargs)
-    compiled = ov.compile_model(
-        ov.Model([result.output], [parameter]), "CPU", COMPILE_CONFIG
-    )
-    return compiled([np.array(x, order="C")])[0]
-
-
 class NanToNumFuzzTest(testing.TestCase):
     @given(
         x=float_arrays(numpy_test.FLOAT_DTYPES + numpy_test.FLOAT8_DTYPES),
@@ -168,7 +147,7 @@ class NanToNumFuzzTest(testing.TestCase):
     def test_compiled_graph_within_contract(self, x, kwargs):
         if x.size == 0:
             return
-        result = run_compiled(x, kwargs)
+        result = numpy_test.run_compiled("nan_to_num", x, **kwargs)
         expected = numpy_test.graph_reference(x, **kwargs)
         same_bits_or_both_nan(result, expected)
 
@@ -217,5 +196,5 @@ class ArgExtremumFuzzTest(testing.TestCase):
         expected = reference_arg_extremum(op, x, **call)
         if expected is None:
             return
-        result = numpy_test.run_compiled_arg(op, x, **call)
+        result = numpy_test.run_compiled(op, x, **call)
         self.assertSameIndices(result, expected)

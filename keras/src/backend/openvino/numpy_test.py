@@ -532,8 +532,8 @@ def numpy_comparable(x):
     return x
 
 
-def run_compiled_arg(op, x, **kwargs):
-    """`argmax`/`argmin` built on a parameter and compiled as a model is."""
+def run_compiled(op, x, **kwargs):
+    """The backend's `op` built on a parameter and compiled as a model is."""
     import openvino as ov
     import openvino.opset16 as ov_opset
 
@@ -678,7 +678,7 @@ class ArgExtremumParityTest(testing.TestCase):
         ):
             x = np.array(values)
             self.assertEqual(np.argmax(x), 1)
-            self.assertSameIndices(run_compiled_arg("argmax", x), np.int32(0))
+            self.assertSameIndices(run_compiled("argmax", x), np.int32(0))
 
 
 class ArgExtremumBadInputTest(testing.TestCase):
