@@ -480,16 +480,15 @@ def _arg_extremum(x, axis, keepdims, mode):
     ):
         x = convert_to_numpy(x)
     if isinstance(x, (np.ndarray, np.generic)):
-        _real_dtype(x.dtype)
-        # A copy that the graph owns. Unlike the release's conversion, a
-        # constant made of it takes one-element bf16 arrays of inf or NaN.
-        x = np.array(x, dtype=x.dtype.newbyteorder("="), order="C")
+        x = _numpy_input(x)
         if axis is not None:
             axis = canonicalize_axis(axis, x.ndim)
         _check_reduced_size(x.shape, axis, mode)
         if x.dtype == np.float64:
             return _float64_arg_extremum(x, axis, keepdims, mode)
-        x = constant_from_numpy(x)
+        # A copy that the graph owns. Unlike the release's conversion, a
+        # constant made of it takes one-element bf16 arrays of inf or NaN.
+        x = constant_from_numpy(np.array(x))
     else:
         x = get_ov_output(x)
         shape = x.get_partial_shape()
