@@ -111,10 +111,12 @@ failures "$work/suite_released.log" > "$work/failed_released.txt"
 failures "$work/suite_patched.log" > "$work/failed_patched.txt"
 comm -12 "$work/failed_patched.txt" "$work/failed_jax.txt" \
   > "$work/failed_also_on_jax.txt"
-comm -23 "$work/failed_patched.txt" "$work/failed_jax.txt" |
-  comm -12 - "$work/failed_released.txt" > "$work/failed_keras_openvino.txt"
-comm -23 "$work/failed_patched.txt" "$work/failed_jax.txt" |
-  comm -23 - "$work/failed_released.txt" > "$work/failed_new.txt"
+comm -23 "$work/failed_patched.txt" "$work/failed_jax.txt" \
+  > "$work/failed_openvino_only.txt"
+comm -12 "$work/failed_openvino_only.txt" "$work/failed_released.txt" \
+  > "$work/failed_keras_openvino.txt"
+comm -23 "$work/failed_openvino_only.txt" "$work/failed_released.txt" \
+  > "$work/failed_new.txt"
 comm -23 "$work/failed_released.txt" "$work/failed_patched.txt" \
   > "$work/fixed_by_patch.txt"
 # Test names, parameterized variants folded into one line with a count.
