@@ -1,4 +1,5 @@
 import collections
+import os
 import threading
 
 import ml_dtypes
@@ -14,27 +15,19 @@ from keras.src.backend.openvino.core import get_device
 # How this backend compiles every model. The CPU plugin's default precision
 # is bf16 on CPUs that have it, which would round float32 results.
 COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
-# Compiled models kept for eager execution; the least recently used one is
-# dropped past this bound.
-COMPILED_MODEL_CACHE_SIZE = 256
-# A constant with more elements than this, or any floating-point constant
-# that is not a scalar, is fed to the cached model as an input instead of
-# being baked into it: the model is then reused for new data, and the CPU
-# plugin's constant folding cannot flush its `-0.0` or subnormals.
-MAX_BAKED_CONSTANT_SIZE = 16
-# Only types that the CPU plugin reads exactly are fed. It converts a 64-bit
-# or u32 input to 32 bits (an f64 inf becomes the f32 maximum) and flushes
-# bf16 subnormals, where folding a constant keeps them.
-FED_CONSTANT_TYPES = (
-    Type.f32,
-    Type.f16,
-    Type.i32,
-    Type.i16,
-    Type.i8,
-    Type.u16,
-    Type.u8,
-    Type.boolean,
+# Bounds of the cache of compiled models that the backend's own eager graphs
+# (`nan_to_num`, `argmax`, `argmin`) run on: models kept, idle infer requests
+# kept per model, and bytes of plugin memory the kept models may hold. The
+# byte bound is read from `KERAS_OPENVINO_EAGER_CACHE_BYTES` at import, and
+# can be changed on `compiled_model_cache.max_bytes`.
+COMPILED_MODEL_CACHE_SIZE = 32
+MAX_IDLE_REQUESTS = 2
+COMPILED_MODEL_CACHE_BYTES = int(
+    os.environ.get("KERAS_OPENVINO_EAGER_CACHE_BYTES", 128 * 2**20)
 )
+# Results larger than this are handed to the caller without a copy, and the
+# request that made them is not kept: a copy would double the peak memory.
+MAX_COPIED_RESULT_BYTES = 2**20
 
 
 # OpenVINO types whose NumPy dtype comes from ml_dtypes: OpenVINO's Python
@@ -95,26 +88,33 @@ class _CompiledEntry:
     def __init__(self, compiled_model):
         self.compiled_model = compiled_model
         self.idle_requests = []
+        # The plugin keeps a memory pool per compiled model, as large as the
+        # largest result it made, even once every request is gone.
+        self.pool_bytes = 0
 
-    def acquire(self):
-        try:
-            return self.idle_requests.pop()
-        except IndexError:
-            return self.compiled_model.create_infer_request()
-
-    def release(self, request):
-        self.idle_requests.append(request)
+    @property
+    def held_bytes(self):
+        return self.pool_bytes + sum(size for _, size in self.idle_requests)
 
 
 class CompiledModelCache:
     """A bounded, thread-safe LRU of compiled models for eager execution.
 
-    Each entry keeps its idle infer requests, so a thread never shares a
-    request with another one while it runs.
+    Only graphs whose every node the CPU plugin runs exactly belong here,
+    keyed by a signature of their structure, never by data values. Each
+    entry keeps up to `MAX_IDLE_REQUESTS` idle infer requests, so a thread
+    never shares a request with another one while it runs. Past
+    `max_size` entries or `max_bytes` of estimated plugin memory (pools
+    and idle requests' outputs), the least recently used entries go.
     """
 
-    def __init__(self, max_size=COMPILED_MODEL_CACHE_SIZE):
+    def __init__(
+        self,
+        max_size=COMPILED_MODEL_CACHE_SIZE,
+        max_bytes=COMPILED_MODEL_CACHE_BYTES,
+    ):
         self.max_size = max_size
+        self.max_bytes = max_bytes
         self.compilations = 0
         self._entries = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -122,28 +122,44 @@ class CompiledModelCache:
     def __len__(self):
         return len(self._entries)
 
+    @property
+    def held_bytes(self):
+        with self._lock:
+            return sum(entry.held_bytes for entry in self._entries.values())
+
     def clear(self):
         with self._lock:
             self._entries.clear()
 
-    def _entry(self, key, build_model):
+    def _acquire(self, key, build_model):
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
-                return entry
-        compiled_model = ov.compile_model(
-            build_model(), get_device(), COMPILE_CONFIG
-        )
-        with self._lock:
-            self.compilations += 1
-            entry = self._entries.setdefault(
-                key, _CompiledEntry(compiled_model)
+                if entry.idle_requests:
+                    return entry, entry.idle_requests.pop()[0]
+        if entry is None:
+            compiled_model = ov.compile_model(
+                build_model(), get_device(), COMPILE_CONFIG
             )
+            entry = _CompiledEntry(compiled_model)
+            with self._lock:
+                self.compilations += 1
+        return entry, entry.compiled_model.create_infer_request()
+
+    def _release(self, key, entry, request, result_bytes, keep_request):
+        with self._lock:
+            entry.pool_bytes = max(entry.pool_bytes, result_bytes)
+            if keep_request and len(entry.idle_requests) < MAX_IDLE_REQUESTS:
+                entry.idle_requests.append((request, result_bytes))
+            entry = self._entries.setdefault(key, entry)
             self._entries.move_to_end(key)
-            while len(self._entries) > self.max_size:
-                self._entries.popitem(last=False)
-        return entry
+            held = sum(kept.held_bytes for kept in self._entries.values())
+            while self._entries and (
+                len(self._entries) > self.max_size or held > self.max_bytes
+            ):
+                _, evicted = self._entries.popitem(last=False)
+                held -= evicted.held_bytes
 
     def run(self, key, build_model, inputs):
         """Runs the model cached under `key`, compiling it on a miss.
@@ -156,94 +172,32 @@ class CompiledModelCache:
         Returns:
             A list of NumPy arrays that belong to the caller.
         """
-        entry = self._entry(key, build_model)
+        entry, request = self._acquire(key, build_model)
         # The request does not keep the tensors' NumPy memory alive: these
         # references do, until the inference is over.
         tensors = [shared_ov_tensor(array) for array in inputs]
-        request = entry.acquire()
-        try:
-            for index, tensor in enumerate(tensors):
-                request.set_input_tensor(index, tensor)
-            request.infer()
-            # One copy out of the request's own output memory, which the
-            # plugin reuses from call to call. Handing it an output array
-            # instead makes it allocate and copy through a buffer of its own
-            # on every call: twice the memory, and slower.
-            return [
-                np.array(tensor.data).view(numpy_dtype(tensor.element_type))
-                for tensor in request.output_tensors
-            ]
-        finally:
-            entry.release(request)
+        for index, tensor in enumerate(tensors):
+            request.set_input_tensor(index, tensor)
+        request.infer()
+        outputs = request.output_tensors
+        result_bytes = sum(tensor.byte_size for tensor in outputs)
+        small = result_bytes <= MAX_COPIED_RESULT_BYTES
+        # Small results are copied out of the request's output memory, which
+        # the plugin reuses from call to call; large ones are handed over as
+        # they are, and their request is dropped so that no later call
+        # writes over them.
+        results = [
+            (np.array(tensor.data) if small else tensor.data).view(
+                numpy_dtype(tensor.element_type)
+            )
+            for tensor in outputs
+        ]
+        del outputs
+        self._release(key, entry, request, result_bytes, small)
+        return results
 
 
 compiled_model_cache = CompiledModelCache()
-
-
-def _is_fed(constant):
-    element_type = constant.get_output_element_type(0)
-    if element_type not in FED_CONSTANT_TYPES:
-        return False
-    size = int(np.prod(list(constant.get_output_shape(0))))
-    return size > MAX_BAKED_CONSTANT_SIZE or (
-        element_type.is_real() and size > 1
-    )
-
-
-def _can_feed_constants(ordered_ops):
-    constant_names = [
-        node.get_friendly_name()
-        for node in ordered_ops
-        if node.get_type_name() == "Constant"
-    ]
-    if len(set(constant_names)) != len(constant_names):
-        return False  # A clone's constants are found by their names.
-    for node in ordered_ops:
-        # openvino 2026.4.1's CPU plugin dies compiling a reshape to rank 0
-        # of a MatMul of parameters (e.g. `ops.inner` of two vectors); with
-        # the constants baked in, the reshape is folded away first.
-        if node.get_type_name() == "Reshape":
-            rank = node.get_output_partial_shape(0).rank
-            if rank.is_static and rank.get_length() == 0:
-                return False
-    return True
-
-
-def _structural_key(ordered_ops):
-    """The graph's signature and the constants to feed as inputs.
-
-    The signature holds each node's type, attributes, inputs and output
-    types and shapes, and the value of every constant that is baked in.
-    """
-    feed = _can_feed_constants(ordered_ops)
-    positions = {}
-    signature = []
-    fed_constants = []
-    for position, node in enumerate(ordered_ops):
-        positions[node.get_name()] = position
-        type_name = node.get_type_name()
-        output_types = tuple(
-            (str(out.get_element_type()), str(out.get_partial_shape()))
-            for out in node.outputs()
-        )
-        if type_name == "Constant":
-            if feed and _is_fed(node):
-                fed_constants.append(node)
-                signature.append(("fed", output_types))
-            else:
-                data = node.get_data().tobytes()
-                signature.append(("baked", output_types, data))
-            continue
-        inputs = tuple(
-            (
-                positions[port.get_source_output().get_node().get_name()],
-                port.get_source_output().get_index(),
-            )
-            for port in node.inputs()
-        )
-        attributes = tuple(sorted(node.get_attributes().items(), key=str))
-        signature.append((type_name, repr(attributes), inputs, output_types))
-    return tuple(signature), fed_constants
 
 
 def _constant_array(node):
@@ -254,43 +208,67 @@ def _constant_array(node):
     return data
 
 
-def _model_with_fed_constants(model, fed_constants):
-    clone = model.clone()
-    # A clone keeps friendly names, not always the order of its nodes.
-    cloned_constants = {
-        node.get_friendly_name(): node
-        for node in clone.get_ordered_ops()
-        if node.get_type_name() == "Constant"
-    }
-    parameters = []
-    for original in fed_constants:
-        constant = cloned_constants[original.get_friendly_name()]
-        parameter = ov_opset.parameter(
-            constant.get_output_partial_shape(0),
-            constant.get_output_element_type(0),
+def _compile_and_run(output):
+    """The value of a graph of constants, compiled and run as the Keras
+    release runs every eager op."""
+    try:
+        compiled_model = ov.compile_model(
+            ov.Model([output], []), get_device(), COMPILE_CONFIG
         )
-        constant.output(0).replace(parameter.output(0))
-        parameters.append(parameter)
-    clone.add_parameters(parameters)
-    clone.validate_nodes_and_infer_types()
-    return clone
+        request = compiled_model.create_infer_request()
+        request.infer()
+    except Exception as error:
+        raise RuntimeError(
+            "`convert_to_numpy` failed to convert the tensor."
+        ) from error
+    # A copy: the plugin's output memory would keep the compiled model, and
+    # with it the graph's constants, alive as long as the result.
+    return np.array(request.get_output_tensor(0).data)
+
+
+# Element types whose reference kernels compute what the CPU plugin computes
+# when it folds a graph of constants at compile time. The plugin computes
+# f16 and bf16 in f32 (with `COMPILE_CONFIG`), and 64-bit and u32 types in
+# 32 bits: a graph holding any of those is compiled, as in the release, so
+# that its result stays the release's.
+REFERENCE_ELEMENT_TYPES = frozenset(
+    (Type.f32, Type.i32, Type.i16, Type.i8, Type.u16, Type.u8, Type.boolean)
+)
+
+
+def _reference_kernels_apply(model):
+    return all(
+        output.get_element_type() in REFERENCE_ELEMENT_TYPES
+        for node in model.get_ordered_ops()
+        for output in node.outputs()
+    )
 
 
 def evaluate(output):
-    """Runs a graph of constants, compiled once per graph structure."""
+    """The value of a graph of constants.
+
+    Where they compute what the plugin's compile-time constant folding
+    computes (`REFERENCE_ELEMENT_TYPES`), OpenVINO's reference kernels
+    evaluate the graph without compiling it. They keep the subnormals and
+    negative zeros that the plugin flushes to +0.0 while folding. Other
+    graphs, and graphs with a node that has no reference kernel, are
+    compiled and run as the release runs them.
+    """
     if output.get_element_type() == Type.boolean:
-        # Booleans come back as u8 and are viewed as bool, without a copy.
+        # The plugin returns booleans as bytes; viewed as bool, not copied.
         output = ov_opset.convert(output, Type.u8).output(0)
         return evaluate(output).view(bool)
     model = ov.Model([output], [])
-    signature, fed_constants = _structural_key(model.get_ordered_ops())
-    inputs = [_constant_array(node) for node in fed_constants]
-    (result,) = compiled_model_cache.run(
-        ("graph", signature),
-        lambda: _model_with_fed_constants(model, fed_constants),
-        inputs,
-    )
-    return result
+    result = ov.Tensor(output.get_element_type(), [0])
+    evaluated = False
+    if _reference_kernels_apply(model):
+        try:
+            evaluated = model.evaluate([result], [])
+        except Exception:
+            # No reference kernel for a node, or for its types: compiled.
+            evaluated = False
+    data = result.data if evaluated else _compile_and_run(output)
+    return data.view(numpy_dtype(output.get_element_type()))
 
 
 def is_concrete(output):

@@ -22,6 +22,8 @@ from keras.src.backend.openvino.core import get_ov_output
 from keras.src.backend.openvino.core import is_concrete
 from keras.src.backend.openvino.core import numpy_dtype
 from keras.src.backend.openvino.core import tensor_from_numpy
+from keras.src.backend.openvino.numpy import cumprod
+from keras.src.backend.openvino.numpy import cumsum
 
 
 def _nan_to_num_replacement(name, value, dtype):
@@ -511,3 +513,25 @@ def argmax(x, axis=None, keepdims=False):
 
 def argmin(x, axis=None, keepdims=False):
     return _arg_extremum(x, axis, keepdims, "min")
+
+
+def _nan_as(x, value):
+    """`x` with each NaN replaced by `value`; infinities kept."""
+    x = get_ov_output(x)
+    element_type = x.get_element_type()
+    if not element_type.is_real():
+        return OpenVINOKerasTensor(x)
+    replacement = ov_opset.constant(value, element_type)
+    return OpenVINOKerasTensor(
+        ov_opset.select(ov_opset.is_nan(x), replacement, x).output(0)
+    )
+
+
+def nancumsum(x, axis=None, dtype=None):
+    # NumPy treats only NaN as zero: infinities stay.
+    return cumsum(_nan_as(x, 0), axis=axis, dtype=dtype)
+
+
+def nancumprod(x, axis=None, dtype=None):
+    # NumPy treats only NaN as one: infinities stay.
+    return cumprod(_nan_as(x, 1), axis=axis, dtype=dtype)
