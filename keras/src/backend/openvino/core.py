@@ -118,6 +118,7 @@ class CompiledModelCache:
         self.compilations = 0
         self._entries = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._compile_lock = threading.Lock()
 
     def __len__(self):
         return len(self._entries)
@@ -139,12 +140,20 @@ class CompiledModelCache:
                 if entry.idle_requests:
                     return entry, entry.idle_requests.pop()[0]
         if entry is None:
-            compiled_model = ov.compile_model(
-                build_model(), get_device(), COMPILE_CONFIG
-            )
-            entry = _CompiledEntry(compiled_model)
-            with self._lock:
-                self.compilations += 1
+            # One compilation at a time: threads missing the same key wait
+            # for it instead of compiling it again.
+            with self._compile_lock:
+                with self._lock:
+                    entry = self._entries.get(key)
+                if entry is None:
+                    entry = _CompiledEntry(
+                        ov.compile_model(
+                            build_model(), get_device(), COMPILE_CONFIG
+                        )
+                    )
+                    with self._lock:
+                        self.compilations += 1
+                        self._entries[key] = entry
         return entry, entry.compiled_model.create_infer_request()
 
     def _release(self, key, entry, request, result_bytes, keep_request):

@@ -196,7 +196,7 @@ def same_result(a, b):
     """Whether two outcomes are the same: equal exception types, or arrays
     of the same dtype and shape holding the same values."""
     if isinstance(a, str) or isinstance(b, str):
-        return a == b
+        return isinstance(a, str) and isinstance(b, str) and a == b
     a, b = _as_tuple(a), _as_tuple(b)
     if len(a) != len(b):
         return False
