@@ -351,16 +351,16 @@ class EagerEvaluationTest(testing.TestCase):
     ):
         # The plugin computes these in other types than their own; their
         # reference kernels would give another answer than the release's.
-        from keras.src.backend.openvino import eager_audit
-
-        x = eager_audit.edge_values(dtype)
+        x = np.array([1.5, -2.0, 3.0, 2**40 + 1, 1e-3] * 4).astype(dtype)
         result, compilations = self.compilations_during(
             lambda: ops.multiply(ops.add(x, x), x)
         )
         self.assertEqual(compilations, 1)
-        with eager_audit.release_definitions():
-            expected = ops.convert_to_numpy(ops.multiply(ops.add(x, x), x))
-        self.assertTrue(eager_audit.same_result(result, expected))
+        lazy = ops.multiply(ops.add(x, x), x)
+        expected = core._compile_and_run(lazy.output)
+        self.assertEqual(result.dtype, np.dtype(lazy.dtype))
+        bits = f"u{result.itemsize}"
+        np.testing.assert_array_equal(result.view(bits), expected.view(bits))
 
     def test_a_missing_reference_kernel_falls_back_to_compiling(self):
         x = np.array([1.0, -2.5, np.nan], "float32")
