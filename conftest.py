@@ -29,10 +29,19 @@ def _excluded_fragments():
     ]
 
 
+def skip_if_backend(given_backend, reason):
+    """A mark that skips a test under `given_backend`; the release's test
+    modules import it from Keras's root conftest."""
+    return pytest.mark.skipif(backend.backend() == given_backend, reason=reason)
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "requires_trainable_backend: needs a backend that can train",
+    )
+    config.addinivalue_line(
+        "markers", "multi_device: needs more than one device"
     )
 
 
@@ -53,6 +62,9 @@ def pytest_collection_modifyitems(config, items):
                     )
                 )
                 break
+        if "multi_device" in item.keywords:
+            # The OpenVINO backend runs on one device.
+            item.add_marker(pytest.mark.skip(reason="Needs several devices"))
         if "requires_trainable_backend" in item.keywords:
             item.add_marker(
                 pytest.mark.skip(reason="The OpenVINO backend cannot train")

@@ -1,0 +1,213 @@
+"""Runs the release's whole test suite with and without this tree.
+
+Every test module that the installed Keras wheel ships (`keras/src/**/
+*_test.py`) runs twice on the OpenVINO backend, at the same time: once from
+the repository's root (the tree laid over the release) and once from a
+scratch directory holding only a copy of the tree's `conftest.py` and
+excluded list (the bare release, with the same skips). The two JUnit
+reports are compared test by test: any test that passes without the tree
+and fails with it is a regression, and the command exits with 1.
+
+    .venv/bin/python -m tools.release_suite_check [--output FILE]
+        [--modules keras.src.ops.numpy_test ...] [--timeout SECONDS]
+
+Writes a Markdown table (per module: tests, failures without and with the
+tree) to `tools/release_suite_result.md`.
+"""
+
+import argparse
+import collections
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+
+from tools.export_patch import installed_keras_root
+
+TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXCLUDED_LIST = "keras/src/backend/openvino/excluded_concrete_tests.txt"
+DEFAULT_OUTPUT = TREE_ROOT / "tools" / "release_suite_result.md"
+
+
+def release_test_modules():
+    root, _ = installed_keras_root()
+    package = root / "keras" / "src"
+    return sorted(
+        ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in package.rglob("*_test.py")
+    )
+
+
+def bare_release_directory():
+    """A directory from which pytest sees the bare release, with the tree's
+    conftest and excluded list (no `keras` package of its own)."""
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="release-suite-"))
+    shutil.copy(TREE_ROOT / "conftest.py", directory / "conftest.py")
+    excluded = directory / EXCLUDED_LIST
+    excluded.parent.mkdir(parents=True)
+    shutil.copy(TREE_ROOT / EXCLUDED_LIST, excluded)
+    return directory
+
+
+def start_run(directory, modules, report, log, timeout):
+    environment = dict(os.environ, KERAS_BACKEND="openvino")
+    environment.pop("PYTHONPATH", None)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        *modules,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--continue-on-collection-errors",
+        f"--timeout={timeout}",
+        f"--junitxml={report}",
+        # xunit1 reports name each test's file, wherever pytest runs from.
+        "-o",
+        "junit_family=xunit1",
+        f"--rootdir={directory}",
+    ]
+    if directory != TREE_ROOT:
+        # No configuration file: the tree's pyproject would put the tree
+        # first on sys.path.
+        command += ["-c", os.devnull]
+    return subprocess.Popen(
+        command, cwd=directory, env=environment, stdout=log, stderr=log
+    )
+
+
+def outcomes(report):
+    """test id -> "passed", "failed", "error" or "skipped"."""
+    results = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        path = pathlib.PurePath(case.get("file") or "unknown")
+        parts = path.with_suffix("").parts
+        if "keras" in parts:
+            parts = parts[len(parts) - parts[::-1].index("keras") - 1 :]
+        test_class = case.get("classname", "").rpartition(".")[2]
+        test_id = f"{'.'.join(parts)}::{test_class}::{case.get('name')}"
+        outcome = "passed"
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = {"failure": "failed"}.get(child.tag, child.tag)
+        results[test_id] = outcome
+    return results
+
+
+def module_of(test_id, modules):
+    name = test_id.split("::")[0]
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or test_id.split("::")[0]
+
+
+def summarize(tree, release, modules):
+    rows = collections.defaultdict(collections.Counter)
+    for test_id in set(tree) | set(release):
+        module = module_of(test_id, modules)
+        rows[module]["tests"] += 1
+        for side, results in (("tree", tree), ("release", release)):
+            outcome = results.get(test_id, "missing")
+            rows[module][f"{side} {outcome}"] += 1
+    regressions = sorted(
+        test_id
+        for test_id, outcome in release.items()
+        if outcome == "passed" and tree.get(test_id) != "passed"
+    )
+    newly_passing = sorted(
+        test_id
+        for test_id, outcome in tree.items()
+        if outcome == "passed" and release.get(test_id) != "passed"
+    )
+    return rows, regressions, newly_passing
+
+
+def write_report(path, rows, regressions, newly_passing, seconds, modules):
+    def failing(counter, side):
+        return counter[f"{side} failed"] + counter[f"{side} error"]
+
+    totals = collections.Counter()
+    for counter in rows.values():
+        totals.update(counter)
+    lines = [
+        "# The release's test suite with and without the tree",
+        "",
+        f"Written by `python -m tools.release_suite_check` in {seconds:.0f} s"
+        f" (both runs at once); {len(modules)} test modules of the "
+        "installed Keras wheel, OpenVINO backend.",
+        "",
+        "| | tests | passed | failed or error | skipped |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for side in ("release", "tree"):
+        lines.append(
+            f"| {side} | {totals['tests']} | {totals[f'{side} passed']} | "
+            f"{failing(totals, side)} | {totals[f'{side} skipped']} |"
+        )
+    lines += [
+        "",
+        f"Tests that pass without the tree and fail with it: "
+        f"{len(regressions)}.",
+    ]
+    lines += [f"- `{test_id}`" for test_id in regressions]
+    lines += ["", f"Tests that pass only with the tree: {len(newly_passing)}."]
+    lines += [f"- `{test_id}`" for test_id in newly_passing]
+    lines += [
+        "",
+        "Per module with a failure or an error on either side (modules "
+        "that cannot be collected show as one error):",
+        "",
+        "| module | tests | failed without the tree | failed with it |",
+        "|---|---:|---:|---:|",
+    ]
+    for module in sorted(rows):
+        counter = rows[module]
+        if failing(counter, "release") or failing(counter, "tree"):
+            lines.append(
+                f"| `{module}` | {counter['tests']} | "
+                f"{failing(counter, 'release')} | {failing(counter, 'tree')} |"
+            )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", nargs="*")
+    parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--timeout", type=int, default=600)
+    args = parser.parse_args(argv)
+    modules = args.modules or release_test_modules()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="release-suite-reports-"))
+    bare = bare_release_directory()
+    started = time.monotonic()
+    runs = {}
+    for side, directory in (("tree", TREE_ROOT), ("release", bare)):
+        log = open(work / f"{side}.log", "w", encoding="utf-8")
+        runs[side] = start_run(
+            directory, modules, work / f"{side}.xml", log, args.timeout
+        )
+    for run in runs.values():
+        run.wait()
+    seconds = time.monotonic() - started
+    tree = outcomes(work / "tree.xml")
+    release = outcomes(work / "release.xml")
+    rows, regressions, newly_passing = summarize(tree, release, modules)
+    write_report(
+        args.output, rows, regressions, newly_passing, seconds, modules
+    )
+    print(f"Reports and logs in {work}; summary in {args.output}")
+    print(
+        f"{len(regressions)} regressions, {len(newly_passing)} newly "
+        f"passing, {seconds:.0f} s"
+    )
+    return 1 if regressions else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
