@@ -28,6 +28,10 @@ COMPILED_MODEL_CACHE_BYTES = int(
 # Results larger than this are handed to the caller without a copy, and the
 # request that made them is not kept: a copy would double the peak memory.
 MAX_COPIED_RESULT_BYTES = 2**20
+# Rows of input that a model run row by row (`CompiledModelCache.run_rows`)
+# gets per inference: the plugin's buffers for a row-wise graph stay this
+# small whatever the input's size, and each chunk lands in the result.
+ROW_CHUNK_BYTES = 2**20
 
 
 # OpenVINO types whose NumPy dtype comes from ml_dtypes: OpenVINO's Python
@@ -204,6 +208,41 @@ class CompiledModelCache:
         del outputs
         self._release(key, entry, request, result_bytes, small)
         return results
+
+    def run_rows(self, key, build_model, rows, *inputs):
+        """Runs a model whose output row `i` depends on row `i` of `rows`
+        only, chunk by chunk, into one result array.
+
+        Args:
+            key: As for `run`.
+            build_model: Returns the `ov.Model` to compile on a miss; its
+                first parameter takes `rows`, dynamic along axis 0.
+            rows: A C-ordered NumPy array, cut along its first axis.
+            *inputs: The model's other inputs, given whole to every chunk.
+
+        Returns:
+            The model's output for all of `rows`, a NumPy array that belongs
+            to the caller.
+        """
+        chunk = max(1, ROW_CHUNK_BYTES // max(1, rows[:1].nbytes))
+        if len(rows) <= chunk:
+            return self.run(key, build_model, [rows, *inputs])[0]
+        entry, request = self._acquire(key, build_model)
+        tensors = [shared_ov_tensor(array) for array in inputs]
+        for index, tensor in enumerate(tensors, start=1):
+            request.set_input_tensor(index, tensor)
+        result = None
+        for start in range(0, len(rows), chunk):
+            piece = rows[start : start + chunk]
+            request.set_input_tensor(0, shared_ov_tensor(piece))
+            request.infer()
+            output = request.get_output_tensor(0)
+            data = output.data.view(numpy_dtype(output.element_type))
+            if result is None:
+                result = np.empty((len(rows),) + data.shape[1:], data.dtype)
+            result[start : start + len(piece)] = data
+        self._release(key, entry, request, ROW_CHUNK_BYTES, True)
+        return result
 
 
 compiled_model_cache = CompiledModelCache()

@@ -178,6 +178,28 @@ class CompiledModelCacheTest(testing.TestCase):
         np.testing.assert_array_equal(second, first * 6)
         result[0] = 5.0  # The caller's to write to.
 
+    @parameterized.named_parameters(
+        ("float32", "float32"), ("float16", "float16"), ("float64", "float64")
+    )
+    def test_large_inputs_run_chunk_by_chunk(self, dtype):
+        # More rows than one chunk holds, and a last chunk cut short.
+        size = 5 * (
+            3 * core.ROW_CHUNK_BYTES // np.dtype(dtype).itemsize // 5 + 1
+        )
+        x = special_float32(size, seed=9).astype(dtype).reshape(-1, 5)
+        self.assertSameBits(
+            ops.nan_to_num(x, nan=1.5, posinf=2.0),
+            np.nan_to_num(x, nan=1.5, posinf=2.0),
+        )
+
+    def test_run_rows_gives_each_chunk_its_rows(self):
+        cache = core.CompiledModelCache()
+        rows = np.arange(10_000, dtype="float32")
+        with mock.patch.object(core, "ROW_CHUNK_BYTES", 4 * 999):
+            result = cache.run_rows("key", lambda: scaling_model(3), rows)
+        np.testing.assert_array_equal(result, rows * 3)
+        self.assertEqual(cache.compilations, 1)
+
     def test_replacement_values_do_not_make_new_entries(self):
         x = special_float32(64, seed=5)
         ops.nan_to_num(x, nan=1.0, posinf=2.0, neginf=3.0)

@@ -213,10 +213,11 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             return ov.Model([result], [x_words, replacement_words])
 
         # One compiled model per dtype, whatever the shape or replacements.
-        (result,) = compiled_model_cache.run(
+        result = compiled_model_cache.run_rows(
             ("nan_to_num", dtype),
             build_model,
-            [words, _as_words(replacements, word_dtype)],
+            words,
+            _as_words(replacements, word_dtype),
         )
         return result.view(x.dtype).reshape(x.shape)
 
@@ -227,7 +228,7 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         custom = custom.astype(np.float32)
 
     def build_model():
-        parameter = ov_opset.parameter([-1] * x.ndim, OPENVINO_DTYPES[dtype])
+        parameter = ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])
         # Replacement values come in as an input: as constants, the plugin
         # would flush subnormal ones to zero.
         values = ov_opset.parameter(custom.shape, Type(custom.dtype))
@@ -250,10 +251,13 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         )
         return ov.Model([result], [parameter, values])
 
-    # One compiled model per dtype, rank and choice of custom infinities.
-    key = ("nan_to_num", dtype, x.ndim, posinf is None, neginf is None)
-    (result,) = compiled_model_cache.run(key, build_model, [x, custom])
-    return result
+    # One compiled model per dtype and choice of custom infinities, run on
+    # the flattened values.
+    key = ("nan_to_num", dtype, posinf is None, neginf is None)
+    result = compiled_model_cache.run_rows(
+        key, build_model, x.reshape(-1), custom
+    )
+    return result.reshape(x.shape)
 
 
 def _real_dtype(dtype):

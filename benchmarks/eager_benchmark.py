@@ -1,0 +1,213 @@
+"""Eager execution with this tree against the bare Keras release.
+
+For the OpenVINO backend's generic eager path (`convert_to_numpy` of a
+graph of constants) and its `nan_to_num`, it measures, for the release and
+for the tree, each side in a process of its own so that neither inherits
+the other's memory:
+
+- the time of a generic op chain, `x * (x + 1)` on float32 (16 and 1M
+  values), as a ratio to NumPy's time in the same process;
+- the resident memory growth over 100 calls on new data of one shape, and
+  over 100 calls on new shapes (1M to 4M values), for that float32 chain
+  and for a float64 `x + 1` (a graph the tree compiles as the release
+  does), after one warm-up call;
+- the peak resident growth of a cold (first) and a warm (second) 16M
+  float32 `nan_to_num`, as a multiple of the input's size, with NumPy's.
+
+Run from the tree's root: `python -m benchmarks.eager_benchmark`. Writes
+`benchmarks/results/eager.md`.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "openvino")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from benchmarks.nan_to_num_benchmark import _status_kib  # noqa: E402
+from benchmarks.nan_to_num_benchmark import machine_description  # noqa: E402
+from benchmarks.nan_to_num_benchmark import median_seconds  # noqa: E402
+from benchmarks.nan_to_num_benchmark import peak_memory_growth  # noqa: E402
+
+RESULTS_DIR = pathlib.Path(__file__).parent / "results"
+CALLS = 100
+MIB = 2**20
+
+
+def _rss():
+    return _status_kib("VmRSS") * 1024
+
+
+def _chain(ops):
+    return lambda x: ops.convert_to_numpy(ops.multiply(ops.add(x, 1.0), x))
+
+
+def _add_one(ops):
+    return lambda x: ops.convert_to_numpy(ops.add(x, 1.0))
+
+
+def _growth(function, inputs):
+    """RSS growth over calls of `function` on `inputs`, after a warm-up."""
+    function(inputs[0])
+    before = _rss()
+    for x in inputs:
+        function(x)
+    return _rss() - before
+
+
+def _inputs(dtype, sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    for size in sizes:
+        yield rng.standard_normal(size).astype(dtype)
+
+
+def measure(side, part):
+    """One side's figures ("numpy", "release" or "tree"): the chain's time
+    and memory growth (`part="chain"`), or the peaks of a cold and a warm
+    16M `nan_to_num` (`part="peak"`), in a process that did nothing else."""
+    from keras import ops
+    from keras.src.backend.openvino import core
+
+    if side == "release":
+        from keras.src.backend.openvino import eager_audit
+
+        # For the rest of this process: it measures the release alone.
+        eager_audit.release_definitions().__enter__()
+    results = {}
+    if part == "peak":
+        x = next(_inputs("float32", [1 << 24]))
+        x[::7] = np.nan
+        x[::11] = np.inf
+        results["input_bytes"] = x.nbytes
+        if side == "numpy":
+            results["cold"] = peak_memory_growth(np.nan_to_num, x.copy())
+            results["warm"] = peak_memory_growth(np.nan_to_num, x.copy())
+            return results
+
+        def nan_to_num(v):
+            return ops.convert_to_numpy(ops.nan_to_num(v))
+
+        results["cold"] = peak_memory_growth(nan_to_num, x.copy())
+        results["warm"] = peak_memory_growth(nan_to_num, x.copy())
+        return results
+    chain = _chain(ops)
+    for size in (16, 1 << 20):
+        base = next(_inputs("float32", [size]))
+        chain(base)
+        repeats = 200 if size == 16 else 20
+        results[f"chain_{size}"] = median_seconds(chain, base, repeats)
+        results[f"chain_{size}_numpy"] = median_seconds(
+            lambda x: x * (x + 1), base, repeats
+        )
+    one_shape = [1 << 20] * CALLS
+    new_shapes = [(1 << 20) + 30_000 * i for i in range(CALLS)]
+    for name, function, dtype in (
+        ("chain", chain, "float32"),
+        ("add_float64", _add_one(ops), "float64"),
+    ):
+        results[f"{name}_new_data"] = _growth(
+            function, list(_inputs(dtype, one_shape))
+        )
+        results[f"{name}_new_shapes"] = _growth(
+            function, list(_inputs(dtype, new_shapes))
+        )
+    if side == "tree":
+        results["cache_bound"] = core.compiled_model_cache.max_bytes
+    return results
+
+
+def _megabytes(value):
+    return f"{value / MIB:+.0f} MB"
+
+
+def write_report(release, tree, peaks, path, command):
+    rows = [
+        "| measure | release | tree |",
+        "|---|---:|---:|",
+    ]
+    for size in (16, 1 << 20):
+        key = f"chain_{size}"
+        rows.append(
+            f"| `x * (x + 1)`, {size:,} float32: time / NumPy's "
+            f"| {release[key] / release[key + '_numpy']:.0f}× "
+            f"| {tree[key] / tree[key + '_numpy']:.0f}× |"
+        )
+    for name, label in (
+        ("chain", "`x * (x + 1)` float32"),
+        ("add_float64", "`x + 1` float64"),
+    ):
+        for kind, words in (
+            ("new_data", "new data, 1M values"),
+            ("new_shapes", "new shapes, 1M-4M values"),
+        ):
+            key = f"{name}_{kind}"
+            rows.append(
+                f"| {label}: growth over {CALLS} calls on {words} "
+                f"| {_megabytes(release[key])} | {_megabytes(tree[key])} |"
+            )
+    for kind in ("cold", "warm"):
+        rows.append(
+            f"| 16M float32 `nan_to_num`, {kind} call: peak growth / input "
+            f"(NumPy: {peaks['numpy'][kind] / peaks['numpy']['input_bytes']:.2f}×) "
+            f"| {peaks['release'][kind] / peaks['release']['input_bytes']:.2f}× "
+            f"| {peaks['tree'][kind] / peaks['tree']['input_bytes']:.2f}× |"
+        )
+    lines = [
+        f"Machine: {machine_description()}.",
+        f"Command: `{command}`.",
+        f"Eager cache bound (tree): {tree['cache_bound'] / MIB:.0f} MB.",
+        "",
+        *rows,
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+def _run_part(side, part):
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.eager_benchmark",
+            "--side",
+            side,
+            "--part",
+            part,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", choices=("numpy", "release", "tree"))
+    parser.add_argument("--part", choices=("chain", "peak"), default="chain")
+    args = parser.parse_args()
+    if args.side:
+        print(json.dumps(measure(args.side, args.part)))
+        return
+    chains = {side: _run_part(side, "chain") for side in ("release", "tree")}
+    peaks = {
+        side: _run_part(side, "peak") for side in ("numpy", "release", "tree")
+    }
+    RESULTS_DIR.mkdir(exist_ok=True)
+    write_report(
+        chains["release"],
+        chains["tree"],
+        peaks,
+        RESULTS_DIR / "eager.md",
+        ".venv/bin/python -m benchmarks.eager_benchmark",
+    )
+
+
+if __name__ == "__main__":
+    main()
