@@ -42,6 +42,16 @@ def release_test_modules():
     )
 
 
+def module_files(modules):
+    """The installed files of `modules`: given as files, a module that
+    cannot be imported (another backend's tests) is a collection error of
+    its own instead of stopping the run."""
+    root, _ = installed_keras_root()
+    return [
+        str(root.joinpath(*m.split(".")).with_suffix(".py")) for m in modules
+    ]
+
+
 def bare_release_directory():
     """A directory from which pytest sees the bare release, with the tree's
     conftest and excluded list (no `keras` package of its own)."""
@@ -53,6 +63,22 @@ def bare_release_directory():
     return directory
 
 
+def overlay_is_active(directory):
+    """Whether Python started in `directory` imports this tree's Keras."""
+    check = "import keras; print(hasattr(keras, '__overlay_file__'))"
+    environment = dict(os.environ, KERAS_BACKEND="openvino")
+    environment.pop("PYTHONPATH", None)
+    output = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return output.strip() == "True"
+
+
 def start_run(directory, modules, report, log, timeout):
     environment = dict(os.environ, KERAS_BACKEND="openvino")
     environment.pop("PYTHONPATH", None)
@@ -60,8 +86,7 @@ def start_run(directory, modules, report, log, timeout):
         sys.executable,
         "-m",
         "pytest",
-        "--pyargs",
-        *modules,
+        *module_files(modules),
         "-q",
         "-p",
         "no:cacheprovider",
@@ -185,6 +210,8 @@ def main(argv=None):
     modules = args.modules or release_test_modules()
     work = pathlib.Path(tempfile.mkdtemp(prefix="release-suite-reports-"))
     bare = bare_release_directory()
+    if not overlay_is_active(TREE_ROOT) or overlay_is_active(bare):
+        raise SystemExit("The runs would not compare the tree with the release")
     started = time.monotonic()
     runs = {}
     for side, directory in (("tree", TREE_ROOT), ("release", bare)):
