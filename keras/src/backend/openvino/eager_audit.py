@@ -725,32 +725,33 @@ def audit(names=None, dtypes=DTYPES):
 
 
 def main():
+    """Prints, per dtype, how many ops are the release's, and names the
+    ops whose results differ from it."""
     import collections
 
     records = audit()
-    counts = collections.Counter(record["verdict"] for record in records)
-    print(dict(counts))
+    by_dtype = collections.defaultdict(collections.Counter)
+    named = collections.defaultdict(list)
     for record in records:
-        if record["verdict"] not in ("same",):
-
-            def short(value):
-                text = (
-                    np.array2string(
-                        np.asarray(
-                            value[0] if isinstance(value, tuple) else value
-                        ),
-                        threshold=30,
-                        max_line_width=200,
-                    )
-                    if not isinstance(value, str)
-                    else value
-                )
-                return text[:300]
-
-            print(record["verdict"], record["op"], record["dtype"])
-            print("   tree   ", short(record["tree"]))
-            print("   release", short(record["release"]))
-            print("   ref    ", short(record.get("reference", "")))
+        by_dtype[record["dtype"]][record["verdict"]] += 1
+        if record["verdict"] != "same":
+            named[record["verdict"]].append(
+                f"{record['op']}[{record['dtype']}]"
+            )
+    verdicts = (
+        "same",
+        "fixed",
+        "both match the reference",
+        "closer to the reference",
+        "regression",
+    )
+    print("| dtype | " + " | ".join(verdicts) + " |")
+    print("|---|" + "---:|" * len(verdicts))
+    for dtype, counts in by_dtype.items():
+        cells = " | ".join(str(counts[verdict]) for verdict in verdicts)
+        print(f"| {dtype} | {cells} |")
+    for verdict in verdicts[1:]:
+        print(f"\n{verdict}: {', '.join(named[verdict]) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from keras.src.backend.openvino.core import compiled_model_cache
 from keras.src.backend.openvino.core import constant_from_numpy
 from keras.src.backend.openvino.core import convert_to_numpy
 from keras.src.backend.openvino.core import convert_to_tensor
+from keras.src.backend.openvino.core import evaluate
 from keras.src.backend.openvino.core import get_ov_output
 from keras.src.backend.openvino.core import is_concrete
 from keras.src.backend.openvino.core import numpy_dtype
@@ -449,20 +450,34 @@ def _arg_extremum_graph(x, axis, keepdims, mode, rank, float64_words=False):
     return indices
 
 
-def _float64_arg_extremum(x, axis, keepdims, mode):
-    """Eager, exact `argmax`/`argmin` of the native C-ordered float64 `x`:
-    the plugin would compare float64 as float32."""
-    words = x.reshape(x.shape + (1,)).view(np.uint16)
+# Dtypes whose `argmax`/`argmin` graph the CPU plugin runs exactly (checked
+# against NumPy in numpy_test.py): it compares them in their own type.
+PLUGIN_EXACT_ARG_DTYPES = ("float32", "float16", "int32", "int16", "int8")
+PLUGIN_EXACT_ARG_DTYPES += ("uint8",)
+
+
+def _compiled_arg_extremum(x, axis, keepdims, mode):
+    """Eager `argmax`/`argmin` of the native C-ordered `x`, of a dtype the
+    plugin compares exactly (float64 as its 16-bit words), through a model
+    compiled once per dtype, rank, axis and keepdims."""
+    dtype = standardize_dtype(x.dtype)
+    words = dtype == "float64"
+    if words:
+        # The plugin would compare float64 as float32.
+        x = x.reshape(x.shape + (1,)).view(np.uint16)
+    rank = x.ndim - words
 
     def build_model():
-        parameter = ov_opset.parameter([-1] * x.ndim + [4], Type.u16)
+        parameter = ov_opset.parameter(
+            [-1] * x.ndim, Type.u16 if words else OPENVINO_DTYPES[dtype]
+        )
         result = _arg_extremum_graph(
-            parameter.output(0), axis, keepdims, mode, x.ndim, True
+            parameter.output(0), axis, keepdims, mode, rank, words
         )
         return ov.Model([result], [parameter])
 
-    key = ("arg_extremum", "float64", mode, x.ndim, axis, keepdims)
-    (result,) = compiled_model_cache.run(key, build_model, [words])
+    key = ("arg_extremum", dtype, mode, rank, axis, keepdims)
+    (result,) = compiled_model_cache.run(key, build_model, [x])
     return tensor_from_numpy(result)
 
 
@@ -479,22 +494,25 @@ def _arg_extremum(x, axis, keepdims, mode):
             ) from None
     if isinstance(x, KerasVariable):
         x = x.value
-    if (
-        isinstance(x, OpenVINOKerasTensor)
-        and x.dtype == "float64"
-        and is_concrete(x.output)
-    ):
+    if isinstance(x, OpenVINOKerasTensor) and is_concrete(x.output):
         x = convert_to_numpy(x)
     if isinstance(x, (np.ndarray, np.generic)):
         x = _numpy_input(x)
         if axis is not None:
             axis = canonicalize_axis(axis, x.ndim)
         _check_reduced_size(x.shape, axis, mode)
-        if x.dtype == np.float64:
-            return _float64_arg_extremum(x, axis, keepdims, mode)
-        # A copy that the graph owns. Unlike the release's conversion, a
-        # constant made of it takes one-element bf16 arrays of inf or NaN.
-        x = constant_from_numpy(np.array(x))
+        dtype = standardize_dtype(x.dtype)
+        if dtype == "float64" or dtype in PLUGIN_EXACT_ARG_DTYPES:
+            return _compiled_arg_extremum(x, axis, keepdims, mode)
+        # Other dtypes (64-bit integers, bfloat16, booleans, ...) go to the
+        # reference kernels, which compare them in their own type. A copy
+        # that the graph owns: unlike the release's conversion, a constant
+        # made of it takes one-element bf16 arrays of inf or NaN.
+        rank = x.ndim
+        graph = _arg_extremum_graph(
+            constant_from_numpy(np.array(x)), axis, keepdims, mode, rank
+        )
+        return tensor_from_numpy(evaluate(graph, reference_kernels=True))
     else:
         x = get_ov_output(x)
         shape = x.get_partial_shape()

@@ -666,6 +666,40 @@ class ArgExtremumParityTest(testing.TestCase):
             tensor = ops.convert_to_tensor(x)
             self.assertSameIndices(openvino_arg(op, tensor), reference(x))
 
+    @parameterized.named_parameters(
+        ("int32_beyond_2_24", "int32", [2**24, 2**24 + 1, -(2**31), 7]),
+        ("int32_extremes", "int32", [2**31 - 2, 2**31 - 1, -(2**31) + 1]),
+        ("int64_beyond_int32", "int64", [2**40, 2**40 + 1, -(2**40), 3]),
+        ("int64_extremes", "int64", [2**63 - 2, 2**63 - 1, -(2**63)]),
+        ("uint32", "uint32", [2**32 - 1, 2**31, 5]),
+        ("uint64", "uint64", [2**64 - 1, 2**63 + 1, 2**63]),
+        ("uint8", "uint8", [255, 254, 0, 255]),
+    )
+    def test_integers_are_exact(self, dtype, values):
+        x = np.array(values * 6, dtype)
+        for op, reference in ARG_OPS.items():
+            self.assertSameIndices(openvino_arg(op, x), reference(x))
+            tensor = ops.convert_to_tensor(x)
+            self.assertSameIndices(openvino_arg(op, tensor), reference(x))
+
+    @parameterized.named_parameters(
+        ("float32", "float32"), ("int32", "int32"), ("float64", "float64")
+    )
+    def test_new_data_compiles_nothing(self, dtype):
+        from keras.src.backend.openvino import core
+
+        rng = np.random.default_rng(3)
+        openvino_arg(
+            "argmax", rng.standard_normal((4, 9)).astype(dtype), axis=1
+        )
+        before = core.compiled_model_cache.compilations
+        for shape in ((4, 9), (7, 2), (1, 30)):
+            x = (rng.standard_normal(shape) * 100).astype(dtype)
+            self.assertSameIndices(
+                openvino_arg("argmax", x, axis=1), np.argmax(x, axis=1)
+            )
+        self.assertEqual(core.compiled_model_cache.compilations, before)
+
     def test_float64_in_a_graph_is_a_known_limit(self):
         # In a compiled graph the plugin compares float64 as float32:
         # values that only float64 tells apart tie, and the first of them
