@@ -151,12 +151,15 @@ def write_report(release, tree, peaks, path, command):
                 f"| {label}: growth over {CALLS} calls on {words} "
                 f"| {_megabytes(release[key])} | {_megabytes(tree[key])} |"
             )
+
+    def peak(side, kind):
+        return peaks[side][kind] / peaks[side]["input_bytes"]
+
     for kind in ("cold", "warm"):
         rows.append(
             f"| 16M float32 `nan_to_num`, {kind} call: peak growth / input "
-            f"(NumPy: {peaks['numpy'][kind] / peaks['numpy']['input_bytes']:.2f}×) "
-            f"| {peaks['release'][kind] / peaks['release']['input_bytes']:.2f}× "
-            f"| {peaks['tree'][kind] / peaks['tree']['input_bytes']:.2f}× |"
+            f"(NumPy: {peak('numpy', kind):.2f}×) "
+            f"| {peak('release', kind):.2f}× | {peak('tree', kind):.2f}× |"
         )
     lines = [
         f"Machine: {machine_description()}.",

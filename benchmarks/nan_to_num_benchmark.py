@@ -25,38 +25,52 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "openvino")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import openvino  # noqa: E402
 
 import keras  # noqa: E402
-from keras.src.backend.openvino import core  # noqa: E402
-from keras.src.backend.openvino import numpy as ov_numpy  # noqa: E402
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
+# (dtype, values, share of NaN and infinities).
 CASES = {
     "nan_to_num": [
-        ("float32", 16),
-        ("float32", 1 << 20),
-        ("float32", 1 << 24),
-        ("float16", 1 << 20),
-        ("float64", 1 << 20),
+        ("float32", 16, 0.2),
+        ("float32", 1 << 20, 0.2),
+        ("float32", 1 << 24, 0.2),
+        ("float16", 1 << 20, 0.2),
+        ("float64", 1 << 20, 0.2),
+        *(
+            (dtype, 1 << 20, share)
+            for dtype in ("float32", "float64")
+            for share in (0.0, 0.01, 0.3, 1.0)
+        ),
     ],
     "argmax": [
-        ("float32", 16),
-        ("float32", 1 << 20),
-        ("float64", 1 << 20),
+        ("float32", 16, 0.0),
+        ("float32", 1 << 20, 0.0),
+        ("float64", 1 << 20, 0.0),
+        ("int32", 1 << 20, 0.0),
     ],
 }
+# Keras backends timed as extra columns when they are installed
+# (requirements-benchmark-extras.txt), each in a process of its own.
+OTHER_BACKENDS = ("jax", "torch")
 
 
 def implementations(op):
     """NumPy's op, the release's (with its own `convert_to_numpy`) and the
     tree's, as a user of each runs them."""
+    from keras.src.backend.openvino import core
+    from keras.src.backend.openvino import numpy as ov_numpy
+
     release_convert = core.__overlaid__["convert_to_numpy"]
     release_op = ov_numpy.__overlaid__[op]
     tree_op = getattr(keras.ops, op)
@@ -67,15 +81,13 @@ def implementations(op):
     }
 
 
-def make_input(dtype, size, op, seed=0):
+def make_input(dtype, size, share, seed=0):
+    """`size` values, a `share` of them NaN, +inf and -inf in equal parts.
+    argmax cases take no NaN: NumPy's argmax stops at the first one."""
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(size) * 1e3).astype(dtype)
-    if op == "argmax":
-        # NumPy's argmax stops at the first NaN: time a whole scan instead.
-        return x
-    x[rng.integers(0, size, max(1, size // 10))] = np.nan
-    x[rng.integers(0, size, max(1, size // 20))] = np.inf
-    x[rng.integers(0, size, max(1, size // 20))] = -np.inf
+    special = rng.random(size) < share
+    x[special] = rng.choice([np.nan, np.inf, -np.inf], int(special.sum()))
     return x
 
 
@@ -112,14 +124,14 @@ def repeats_for(size, scale):
     return max(3, int(scale * min(300, 3e7 / max(size, 1) ** 0.9)))
 
 
-def run(op, scale):
+def run(op, scale, others):
     rows = []
     functions = implementations(op)
-    for dtype, size in CASES[op]:
-        base = make_input(dtype, size, op)
+    for (dtype, size, share), other in zip(CASES[op], others):
+        base = make_input(dtype, size, share)
         for function in functions.values():
             function(base.copy())  # Warm up: load plugins, compile.
-        row = {"dtype": dtype, "size": size}
+        row = {"dtype": dtype, "size": size, "share": share, **other}
         for name, function in functions.items():
             row[name] = median_seconds(function, base, repeats_for(size, scale))
             growths = [
@@ -129,6 +141,55 @@ def run(op, scale):
         rows.append(row)
         print(format_row(row), flush=True)
     return rows
+
+
+def other_backend_ratios(op, scale):
+    """Per case, Keras on each installed other backend: its time over
+    NumPy's, both measured in that backend's own process."""
+    import importlib.util
+
+    ratios = [{} for _ in CASES[op]]
+    for name in OTHER_BACKENDS:
+        if importlib.util.find_spec(name) is None:
+            continue
+        output = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.nan_to_num_benchmark",
+                "--op",
+                op,
+                "--scale",
+                str(scale),
+                "--time-this-backend",
+            ],
+            env=dict(os.environ, KERAS_BACKEND=name),
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for row, ratio in zip(ratios, json.loads(output.splitlines()[-1])):
+            row[name] = ratio
+    return ratios
+
+
+def this_backend_ratios(op, scale):
+    """Keras on the backend this process runs, over NumPy, per case."""
+    keras_op = getattr(keras.ops, op)
+
+    def keras_function(x):
+        return keras.ops.convert_to_numpy(keras_op(x))
+
+    ratios = []
+    for dtype, size, share in CASES[op]:
+        base = make_input(dtype, size, share)
+        keras_function(base.copy())
+        repeats = repeats_for(size, scale)
+        ratios.append(
+            median_seconds(keras_function, base, repeats)
+            / median_seconds(getattr(np, op), base, repeats)
+        )
+    return ratios
 
 
 def machine_description():
@@ -149,9 +210,10 @@ def machine_description():
 
 
 HEADER = (
-    "| dtype | values | numpy | release | tree | release / numpy "
-    "| tree / numpy | memory: numpy | memory: release | memory: tree |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| dtype | values | NaN/inf | numpy | release | tree | release / numpy "
+    "| tree / numpy | Keras on JAX / numpy | Keras on torch / numpy "
+    "| memory: numpy | memory: release | memory: tree |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -161,12 +223,18 @@ def _time(seconds):
     return f"{seconds * 1e3:.2f} ms"
 
 
+def _ratio(row, name):
+    return f"{row[name]:.2f}×" if name in row else "not installed"
+
+
 def format_row(row):
     return (
-        f"| {row['dtype']} | {row['size']:,} | {_time(row['numpy'])} "
+        f"| {row['dtype']} | {row['size']:,} | {row['share']:.0%} "
+        f"| {_time(row['numpy'])} "
         f"| {_time(row['release'])} | {_time(row['tree'])} "
         f"| {row['release'] / row['numpy']:.2f}× "
         f"| {row['tree'] / row['numpy']:.2f}× "
+        f"| {_ratio(row, 'jax')} | {_ratio(row, 'torch')} "
         f"| {row['numpy_memory']:.2f}× | {row['release_memory']:.2f}× "
         f"| {row['tree_memory']:.2f}× |"
     )
@@ -191,7 +259,13 @@ def write_plot(rows, path, op):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    float32_rows = [row for row in rows if row["dtype"] == "float32"]
+    # The size sweep: float32 at the default share of NaN and infinities.
+    share = CASES[op][0][2]
+    float32_rows = [
+        row
+        for row in rows
+        if row["dtype"] == "float32" and row["share"] == share
+    ]
     sizes = [row["size"] for row in float32_rows]
     figure, axes = plt.subplots(figsize=(6, 4.2))
     for name, marker in (("numpy", "o"), ("release", "s"), ("tree", "^")):
@@ -226,13 +300,22 @@ def main():
         default="nan_to_num",
         help="the op to time",
     )
+    parser.add_argument(
+        "--time-this-backend",
+        action="store_true",
+        help="print Keras-over-NumPy ratios on $KERAS_BACKEND, as JSON",
+    )
     args = parser.parse_args()
+    if args.time_this_backend:
+        print(json.dumps(this_backend_ratios(args.op, args.scale)))
+        return
     command = ".venv/bin/python -m benchmarks.nan_to_num_benchmark"
     if args.op != "nan_to_num":
         command += f" --op {args.op}"
     print(machine_description())
     print(HEADER)
-    rows = run(args.op, args.scale)
+    others = other_backend_ratios(args.op, args.scale)
+    rows = run(args.op, args.scale, others)
     RESULTS_DIR.mkdir(exist_ok=True)
     write_table(rows, RESULTS_DIR / f"{args.op}.md", command)
     write_plot(rows, RESULTS_DIR / f"{args.op}.png", args.op)
