@@ -91,6 +91,11 @@ def start_run(directory, modules, report, log, timeout):
         "-p",
         "no:cacheprovider",
         "--continue-on-collection-errors",
+        # One xdist worker: a test that crashes the process (linalg_test's
+        # test_eigh kills the CPU plugin, with or without the tree) fails,
+        # and a new worker goes on with the rest.
+        "-n",
+        "1",
         f"--timeout={timeout}",
         f"--junitxml={report}",
         # xunit1 reports name each test's file, wherever pytest runs from.
