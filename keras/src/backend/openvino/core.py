@@ -77,15 +77,18 @@ def tensor_from_numpy(array):
 
 def constant_from_numpy(array):
     """A `Constant` holding `array`; it keeps `array` alive and unchanged."""
+    array = np.asarray(array)
     if array.dtype in _OV_TYPES_OF_ML_DTYPES:
         # OpenVINO cannot hold on to NumPy's memory for these types: copy
         # the bits into a tensor it owns.
         ov_type = _OV_TYPES_OF_ML_DTYPES[array.dtype]
         tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
         _raw_bits(tensor.data)[...] = _raw_bits(array)
-        return ov_opset.constant(tensor).output(0)
-    # A 0-d array is copied: OpenVINO does not share scalar memory.
-    return ov_opset.constant(array, shared_memory=array.ndim > 0).output(0)
+        return ov.op.Constant(tensor).output(0)
+    # A 0-d array is copied: OpenVINO does not share scalar memory. The op
+    # class itself, not `opset.constant`, whose decorators cost more than
+    # the eager call of a small array.
+    return ov.op.Constant(array, shared_memory=array.ndim > 0).output(0)
 
 
 class _CompiledEntry:
