@@ -6,7 +6,8 @@ for the tree, each side in a process of its own so that neither inherits
 the other's memory:
 
 - the time of a generic op chain, `x * (x + 1)` on float32 (16 and 1M
-  values), as a ratio to NumPy's time in the same process;
+  values), as a ratio to NumPy's time in the same process, and the time
+  of `convert_to_numpy` alone on that graph built once;
 - the resident memory growth over 100 calls on new data of one shape, and
   over 100 calls on new shapes (1M to 4M values), for that float32 chain
   and for a float64 `x + 1` (a graph the tree compiles as the release
@@ -105,6 +106,11 @@ def measure(side, part):
         results[f"chain_{size}_numpy"] = median_seconds(
             lambda x: x * (x + 1), base, repeats
         )
+        # The graph built once: the cost of running it alone.
+        graph = ops.multiply(ops.add(base, 1.0), base)
+        results[f"run_{size}"] = median_seconds(
+            lambda _: ops.convert_to_numpy(graph), base, repeats
+        )
     one_shape = [1 << 20] * CALLS
     new_shapes = [(1 << 20) + 30_000 * i for i in range(CALLS)]
     for name, function, dtype in (
@@ -137,6 +143,12 @@ def write_report(release, tree, peaks, path, command):
             f"| `x * (x + 1)`, {size:,} float32: time / NumPy's "
             f"| {release[key] / release[key + '_numpy']:.0f}× "
             f"| {tree[key] / tree[key + '_numpy']:.0f}× |"
+        )
+    for size in (16, 1 << 20):
+        key = f"run_{size}"
+        rows.append(
+            f"| `convert_to_numpy` of that graph, built once, {size:,} "
+            f"values | {release[key] * 1e3:.2f} ms | {tree[key] * 1e3:.2f} ms |"
         )
     for name, label in (
         ("chain", "`x * (x + 1)` float32"),
