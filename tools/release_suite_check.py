@@ -19,6 +19,7 @@ import argparse
 import collections
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -112,10 +113,33 @@ def start_run(directory, modules, report, log, timeout):
     )
 
 
-def outcomes(report):
-    """test id -> "passed", "failed", "error" or "skipped"."""
+def _module_name(path):
+    """`keras.src.x.y_test` for any path to that module's file."""
+    parts = pathlib.PurePath(path).with_suffix("").parts
+    if "keras" in parts:
+        parts = parts[len(parts) - parts[::-1].index("keras") - 1 :]
+    return ".".join(parts)
+
+
+def collection_errors(log):
+    """The modules that pytest could not collect, from a run's log: its
+    JUnit report names them only relative to its root (or not at all, for
+    files outside it)."""
+    text = log.read_text(encoding="utf-8")
+    paths = re.findall(r"ERROR collecting (\S+\.py)", text)
+    paths += re.findall(r"while importing test module '([^']+\.py)'", text)
+    return {"collect " + _module_name(path) for path in paths}
+
+
+def outcomes(report, log=None):
+    """test id -> "passed", "failed", "error" or "skipped"; a module that
+    cannot be collected is the test id "collect <module>", an "error"."""
     results = {}
+    if log is not None:
+        results = dict.fromkeys(collection_errors(log), "error")
     for case in ElementTree.parse(report).iter("testcase"):
+        if not case.get("classname"):
+            continue  # A collection error, read from the log.
         path = pathlib.PurePath(case.get("file") or "unknown")
         parts = path.with_suffix("").parts
         if "keras" in parts:
@@ -131,7 +155,7 @@ def outcomes(report):
 
 
 def module_of(test_id, modules):
-    name = test_id.split("::")[0]
+    name = test_id.split("::")[0].removeprefix("collect ")
     while name and name not in modules:
         name = name.rpartition(".")[0]
     return name or test_id.split("::")[0]
@@ -158,7 +182,37 @@ def summarize(tree, release, modules):
     return rows, regressions, newly_passing
 
 
-def write_report(path, rows, regressions, newly_passing, seconds, modules):
+RERUNS = 8
+
+
+def rerun_on_both_sides(test_id, bare, timeout):
+    """Failures in `RERUNS` runs of one test, per side. A test that fails
+    on both sides is flaky (random weights, say), not a regression."""
+    module, test_class, name = test_id.split("::")
+    root, _ = installed_keras_root()
+    path = root.joinpath(*module.split(".")).with_suffix(".py")
+    failures = {}
+    for side, directory in (("tree", TREE_ROOT), ("release", bare)):
+        environment = dict(os.environ, KERAS_BACKEND="openvino")
+        environment.pop("PYTHONPATH", None)
+        command = [sys.executable, "-m", "pytest", "-q", "-p"]
+        command += ["no:cacheprovider", f"--timeout={timeout}"]
+        command += [f"--rootdir={directory}", f"{path}::{test_class}::{name}"]
+        if directory != TREE_ROOT:
+            command += ["-c", os.devnull]
+        failures[side] = sum(
+            subprocess.run(
+                command, cwd=directory, env=environment, capture_output=True
+            ).returncode
+            != 0
+            for _ in range(RERUNS)
+        )
+    return failures
+
+
+def write_report(
+    path, rows, regressions, newly_passing, seconds, modules, flaky
+):
     def failing(counter, side):
         return counter[f"{side} failed"] + counter[f"{side} error"]
 
@@ -186,6 +240,17 @@ def write_report(path, rows, regressions, newly_passing, seconds, modules):
         f"{len(regressions)}.",
     ]
     lines += [f"- `{test_id}`" for test_id in regressions]
+    lines += [
+        "",
+        f"Tests that failed only with the tree, then failed on both sides "
+        f"when run {RERUNS} more times on each (flaky, not regressions): "
+        f"{len(flaky)}.",
+    ]
+    lines += [
+        f"- `{test_id}`: {reruns['tree']} failures of {RERUNS} with the "
+        f"tree, {reruns['release']} without"
+        for test_id, reruns in flaky.items()
+    ]
     lines += ["", f"Tests that pass only with the tree: {len(newly_passing)}."]
     lines += [f"- `{test_id}`" for test_id in newly_passing]
     lines += [
@@ -211,27 +276,50 @@ def main(argv=None):
     parser.add_argument("--modules", nargs="*")
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--timeout", type=int, default=600)
+    parser.add_argument(
+        "--reports",
+        type=pathlib.Path,
+        help="compare the reports and logs of an earlier run in this "
+        "directory instead of running the suite (SECONDS: its duration)",
+    )
+    parser.add_argument("--seconds", type=float, default=0.0)
     args = parser.parse_args(argv)
     modules = args.modules or release_test_modules()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="release-suite-reports-"))
     bare = bare_release_directory()
     if not overlay_is_active(TREE_ROOT) or overlay_is_active(bare):
         raise SystemExit("The runs would not compare the tree with the release")
-    started = time.monotonic()
-    runs = {}
-    for side, directory in (("tree", TREE_ROOT), ("release", bare)):
-        log = open(work / f"{side}.log", "w", encoding="utf-8")
-        runs[side] = start_run(
-            directory, modules, work / f"{side}.xml", log, args.timeout
-        )
-    for run in runs.values():
-        run.wait()
-    seconds = time.monotonic() - started
-    tree = outcomes(work / "tree.xml")
-    release = outcomes(work / "release.xml")
+    work = args.reports
+    seconds = args.seconds
+    if work is None:
+        work = pathlib.Path(tempfile.mkdtemp(prefix="release-suite-reports-"))
+        started = time.monotonic()
+        runs = {}
+        for side, directory in (("tree", TREE_ROOT), ("release", bare)):
+            log = open(work / f"{side}.log", "w", encoding="utf-8")
+            runs[side] = start_run(
+                directory, modules, work / f"{side}.xml", log, args.timeout
+            )
+        for run in runs.values():
+            run.wait()
+        seconds = time.monotonic() - started
+    tree = outcomes(work / "tree.xml", work / "tree.log")
+    release = outcomes(work / "release.xml", work / "release.log")
     rows, regressions, newly_passing = summarize(tree, release, modules)
+    flaky = {
+        test_id: reruns
+        for test_id in regressions
+        for reruns in [rerun_on_both_sides(test_id, bare, args.timeout)]
+        if reruns["release"]
+    }
+    regressions = [test_id for test_id in regressions if test_id not in flaky]
     write_report(
-        args.output, rows, regressions, newly_passing, seconds, modules
+        args.output,
+        rows,
+        regressions,
+        newly_passing,
+        seconds,
+        modules,
+        flaky,
     )
     print(f"Reports and logs in {work}; summary in {args.output}")
     print(
