@@ -452,8 +452,14 @@ def _arg_extremum_graph(x, axis, keepdims, mode, rank, float64_words=False):
 
 # Dtypes whose `argmax`/`argmin` graph the CPU plugin runs exactly (checked
 # against NumPy in numpy_test.py): it compares them in their own type.
-PLUGIN_EXACT_ARG_DTYPES = ("float32", "float16", "int32", "int16", "int8")
-PLUGIN_EXACT_ARG_DTYPES += ("uint8",)
+PLUGIN_EXACT_ARG_DTYPES = (
+    "float32",
+    "float16",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+)
 
 
 def _compiled_arg_extremum(x, axis, keepdims, mode):
