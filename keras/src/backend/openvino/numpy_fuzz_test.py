@@ -112,8 +112,9 @@ def replacements(draw):
 def same_bits_or_both_nan(actual, expected):
     actual = np.asarray(actual)
     expected = np.asarray(expected)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    # np.testing rather than `assert`, which Keras's ruff settings forbid.
+    np.testing.assert_equal(actual.dtype, expected.dtype)
+    np.testing.assert_equal(actual.shape, expected.shape)
     as_bits = f"u{expected.dtype.itemsize}"
     same = actual.view(as_bits) == expected.view(as_bits)
     if expected.dtype == ml_dtypes.bfloat16:
