@@ -64,15 +64,33 @@ def bare_release_directory():
     return directory
 
 
+def openvino_environment():
+    """The environment of a run: the OpenVINO backend, and no PYTHONPATH,
+    so that the directory a run starts in decides which Keras it imports."""
+    environment = dict(os.environ, KERAS_BACKEND="openvino")
+    environment.pop("PYTHONPATH", None)
+    return environment
+
+
+def pytest_command(directory, targets, timeout):
+    """pytest on `targets` from `directory`, without a configuration file
+    unless `directory` is the tree's root (the tree's pyproject would put
+    the tree first on sys.path)."""
+    command = [sys.executable, "-m", "pytest", *targets, "-q"]
+    command += ["-p", "no:cacheprovider", f"--timeout={timeout}"]
+    command += [f"--rootdir={directory}"]
+    if directory != TREE_ROOT:
+        command += ["-c", os.devnull]
+    return command
+
+
 def overlay_is_active(directory):
     """Whether Python started in `directory` imports this tree's Keras."""
     check = "import keras; print(hasattr(keras, '__overlay_file__'))"
-    environment = dict(os.environ, KERAS_BACKEND="openvino")
-    environment.pop("PYTHONPATH", None)
     output = subprocess.run(
         [sys.executable, "-c", check],
         cwd=directory,
-        env=environment,
+        env=openvino_environment(),
         capture_output=True,
         text=True,
         check=True,
@@ -81,35 +99,25 @@ def overlay_is_active(directory):
 
 
 def start_run(directory, modules, report, log, timeout):
-    environment = dict(os.environ, KERAS_BACKEND="openvino")
-    environment.pop("PYTHONPATH", None)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *module_files(modules),
-        "-q",
-        "-p",
-        "no:cacheprovider",
+    command = pytest_command(directory, module_files(modules), timeout)
+    command += [
         "--continue-on-collection-errors",
         # One xdist worker: a test that crashes the process (linalg_test's
         # test_eigh kills the CPU plugin, with or without the tree) fails,
         # and a new worker goes on with the rest.
         "-n",
         "1",
-        f"--timeout={timeout}",
         f"--junitxml={report}",
         # xunit1 reports name each test's file, wherever pytest runs from.
         "-o",
         "junit_family=xunit1",
-        f"--rootdir={directory}",
     ]
-    if directory != TREE_ROOT:
-        # No configuration file: the tree's pyproject would put the tree
-        # first on sys.path.
-        command += ["-c", os.devnull]
     return subprocess.Popen(
-        command, cwd=directory, env=environment, stdout=log, stderr=log
+        command,
+        cwd=directory,
+        env=openvino_environment(),
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -193,16 +201,15 @@ def rerun_on_both_sides(test_id, bare, timeout):
     path = root.joinpath(*module.split(".")).with_suffix(".py")
     failures = {}
     for side, directory in (("tree", TREE_ROOT), ("release", bare)):
-        environment = dict(os.environ, KERAS_BACKEND="openvino")
-        environment.pop("PYTHONPATH", None)
-        command = [sys.executable, "-m", "pytest", "-q", "-p"]
-        command += ["no:cacheprovider", f"--timeout={timeout}"]
-        command += [f"--rootdir={directory}", f"{path}::{test_class}::{name}"]
-        if directory != TREE_ROOT:
-            command += ["-c", os.devnull]
+        command = pytest_command(
+            directory, [f"{path}::{test_class}::{name}"], timeout
+        )
         failures[side] = sum(
             subprocess.run(
-                command, cwd=directory, env=environment, capture_output=True
+                command,
+                cwd=directory,
+                env=openvino_environment(),
+                capture_output=True,
             ).returncode
             != 0
             for _ in range(RERUNS)
@@ -211,7 +218,17 @@ def rerun_on_both_sides(test_id, bare, timeout):
 
 
 def write_report(
-    path, rows, regressions, newly_passing, seconds, modules, flaky
+    path,
+    rows,
+    regressions,
+    newly_passing,
+    seconds,
+    modules,
+    flaky,
+    title="The release's test suite with and without the tree",
+    written_by="tools.release_suite_check",
+    scope="test modules of the installed Keras wheel",
+    change="the tree",
 ):
     def failing(counter, side):
         return counter[f"{side} failed"] + counter[f"{side} error"]
@@ -220,11 +237,10 @@ def write_report(
     for counter in rows.values():
         totals.update(counter)
     lines = [
-        "# The release's test suite with and without the tree",
+        f"# {title}",
         "",
-        f"Written by `python -m tools.release_suite_check` in {seconds:.0f} s"
-        f" (both runs at once); {len(modules)} test modules of the "
-        "installed Keras wheel, OpenVINO backend.",
+        f"Written by `python -m {written_by}` in {seconds:.0f} s (both "
+        f"runs at once); {len(modules)} {scope}, OpenVINO backend.",
         "",
         "| | tests | passed | failed or error | skipped |",
         "|---|---:|---:|---:|---:|",
@@ -236,29 +252,32 @@ def write_report(
         )
     lines += [
         "",
-        f"Tests that pass without the tree and fail with it: "
+        f"Tests that pass without {change} and fail with it: "
         f"{len(regressions)}.",
     ]
     lines += [f"- `{test_id}`" for test_id in regressions]
     lines += [
         "",
-        f"Tests that failed only with the tree, then failed on both sides "
+        f"Tests that failed only with {change}, then failed on both sides "
         f"when run {RERUNS} more times on each (flaky, not regressions): "
         f"{len(flaky)}.",
     ]
     lines += [
-        f"- `{test_id}`: {reruns['tree']} failures of {RERUNS} with the "
-        f"tree, {reruns['release']} without"
+        f"- `{test_id}`: {reruns['tree']} failures of {RERUNS} with "
+        f"{change}, {reruns['release']} without"
         for test_id, reruns in flaky.items()
     ]
-    lines += ["", f"Tests that pass only with the tree: {len(newly_passing)}."]
+    lines += [
+        "",
+        f"Tests that pass only with {change}: {len(newly_passing)}.",
+    ]
     lines += [f"- `{test_id}`" for test_id in newly_passing]
     lines += [
         "",
         "Per module with a failure or an error on either side (modules "
         "that cannot be collected show as one error):",
         "",
-        "| module | tests | failed without the tree | failed with it |",
+        f"| module | tests | failed without {change} | failed with it |",
         "|---|---:|---:|---:|",
     ]
     for module in sorted(rows):

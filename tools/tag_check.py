@@ -16,7 +16,6 @@ test files the patch adds. Writes `tools/tag_check_result.md`.
 """
 
 import argparse
-import os
 import pathlib
 import subprocess
 import sys
@@ -51,14 +50,16 @@ def unpack(snapshot, directory):
 def run_tests(root, tests, report, log):
     """pytest from `root`, as Keras's CI runs it: `import keras` finds the
     checkout, and its root conftest applies."""
-    environment = dict(os.environ, KERAS_BACKEND="openvino")
-    environment.pop("PYTHONPATH", None)
     present = [test for test in tests if (root / test).is_file()]
     command = [sys.executable, "-m", "pytest", *present, "-q"]
     command += ["-p", "no:cacheprovider", "-n", "1", f"--junitxml={report}"]
     command += ["-o", "junit_family=xunit1"]
     return subprocess.Popen(
-        command, cwd=root, env=environment, stdout=log, stderr=log
+        command,
+        cwd=root,
+        env=release_suite_check.openvino_environment(),
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -94,21 +95,19 @@ def main(argv=None):
         tree, release, modules
     )
     release_suite_check.write_report(
-        args.output, rows, regressions, newly_passing, seconds, modules, {}
-    )
-    text = args.output.read_text(encoding="utf-8").replace(
-        "# The release's test suite with and without the tree",
-        "# Keras v3.15.1's own tree, with and without the patch",
-    )
-    text = text.replace(
-        "python -m tools.release_suite_check",
-        "python -m tools.tag_check",
-    ).replace(
-        "test modules of the installed Keras wheel",
-        "test files run from the tag's root with its conftest.py "
+        args.output,
+        rows,
+        regressions,
+        newly_passing,
+        seconds,
+        modules,
+        {},
+        title="Keras v3.15.1's own tree, with and without the patch",
+        written_by="tools.tag_check",
+        scope="test files run from the tag's root with its conftest.py "
         "(a missing file counts as not run)",
+        change="the patch",
     )
-    args.output.write_text(text.replace("the tree", "the patch"))
     print(f"Reports and logs in {work}; summary in {args.output}")
     print(f"{len(regressions)} regressions, {len(newly_passing)} newly passing")
     return 1 if regressions else 0

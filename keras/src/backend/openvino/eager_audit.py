@@ -329,10 +329,6 @@ def _matrix(x):
     return x.reshape(4, 6)
 
 
-def _int_input(x):
-    return np.arange(6) % 4
-
-
 # Ops that take more than arrays `x` (and `y`): name -> function of the
 # inputs returning the arguments (positional, keyword), passed alike to
 # the Keras op and its reference.
