@@ -81,10 +81,7 @@ def _every_op_times():
     y = eager_audit.second_operand("float32")
     times = []
     for name in eager_audit.op_names():
-        if (
-            name in eager_audit.NOT_AUDITED
-            or name in eager_audit.FLOAT_INPUT_HANGS
-        ):
+        if not eager_audit.is_audited(name, "float32"):
             continue
         args, kwargs = eager_audit._arguments(name, x, y)
         function = getattr(keras.ops, name)

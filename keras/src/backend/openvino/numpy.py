@@ -462,11 +462,10 @@ PLUGIN_EXACT_ARG_DTYPES = (
 )
 
 
-def _compiled_arg_extremum(x, axis, keepdims, mode):
-    """Eager `argmax`/`argmin` of the native C-ordered `x`, of a dtype the
-    plugin compares exactly (float64 as its 16-bit words), through a model
-    compiled once per dtype, rank, axis and keepdims."""
-    dtype = standardize_dtype(x.dtype)
+def _compiled_arg_extremum(x, dtype, axis, keepdims, mode):
+    """Eager `argmax`/`argmin` of the native C-ordered `x` of Keras dtype
+    `dtype`, one the plugin compares exactly (float64 as its 16-bit words),
+    through a model compiled once per dtype, rank, axis and keepdims."""
     words = dtype == "float64"
     if words:
         # The plugin would compare float64 as float32.
@@ -509,7 +508,7 @@ def _arg_extremum(x, axis, keepdims, mode):
         _check_reduced_size(x.shape, axis, mode)
         dtype = standardize_dtype(x.dtype)
         if dtype == "float64" or dtype in PLUGIN_EXACT_ARG_DTYPES:
-            return _compiled_arg_extremum(x, axis, keepdims, mode)
+            return _compiled_arg_extremum(x, dtype, axis, keepdims, mode)
         # Other dtypes (64-bit integers, bfloat16, booleans, ...) go to the
         # reference kernels, which compare them in their own type. A copy
         # that the graph owns: unlike the release's conversion, a constant
