@@ -786,3 +786,22 @@ class ArgExtremumGraphTest(testing.TestCase):
             result = model.predict(x, batch_size=batch_size, verbose=0)
             self.assertSameIndices(result, expected)
         self.assertSameIndices(run_exported(model, x), expected)
+
+
+class NanCumulativeTest(testing.TestCase):
+    """`nancumsum` and `nancumprod` skip NaN only, as NumPy's do."""
+
+    @parameterized.named_parameters(
+        named_product(
+            op=["nancumsum", "nancumprod"], dtype=["float32", "float16"]
+        )
+    )
+    def test_infinities_are_kept(self, op, dtype):
+        x = np.array([[1.0, np.nan, np.inf, 2.0], [np.nan, -np.inf, 3.0, 0.5]])
+        x = x.astype(dtype)
+        for axis in (None, 0, 1):
+            with np.errstate(invalid="ignore"):  # inf - inf in NumPy's sums
+                expected = getattr(np, op)(x, axis=axis)
+            result = getattr(ops, op)(x, axis=axis)
+            self.assertAllClose(result, expected)
+            self.assertEqual(standardize_dtype(result.dtype), dtype)
