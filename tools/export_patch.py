@@ -38,7 +38,8 @@ NOT_EXPORTED = {
     "keras/src/backend/openvino/eager_audit_test.py",
 }
 EXPORTED_DIRS = ("keras", "integration_tests")
-EXCLUDED_TESTS = "keras/src/backend/openvino/excluded_concrete_tests.txt"
+BACKEND = "keras/src/backend/openvino/"
+EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
 NUMPY_MODULE = "keras/src/backend/openvino/numpy.py"
 REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
 
@@ -52,6 +53,12 @@ class KerasLayout:
 
     name = "keras"
     package = "keras"
+    excluded_tests = EXCLUDED_TESTS
+    # Words of the PR descriptions that name the backend's files.
+    PLACES = {
+        "{backend}": "keras/src/backend/openvino",
+        "{excluded_tests}": EXCLUDED_TESTS,
+    }
 
     def path(self, relative):
         return relative
@@ -59,55 +66,74 @@ class KerasLayout:
     def rewrite(self, text):
         return text
 
+    def describe(self, description):
+        for placeholder, place in self.PLACES.items():
+            description = description.replace(placeholder, place)
+        return description
+
 
 class KerasOpenVINOLayout(KerasLayout):
     """keras-openvino's source tree, the OpenVINO backend's home since
-    Keras 3.16 (keras-nightly), where the same definitions moved."""
+    Keras 3.16 (keras-nightly), where the same definitions moved: the op
+    modules to `keras_openvino/src/ops/`, the others (the trainer) to
+    `keras_openvino/src/`. Its trainer class is `OpenVINOTrainer` on main
+    and `Trainer` from 0.0.1 on."""
 
     name = "keras-openvino"
     package = "keras_openvino"
-    PATHS = {
-        "keras/src/backend/openvino/trainer.py": (
-            "keras_openvino/src/trainer.py"
-        ),
+    excluded_tests = "excluded_tests.txt"
+    PLACES = {
+        "{backend}": "keras_openvino/src",
+        "{excluded_tests}": "excluded_tests.txt",
     }
-    # Ordered: the longest module paths first.
-    RENAMES = (
-        ("keras.src.backend.openvino.trainer", "keras_openvino.src.trainer"),
-        ("keras.src.backend.openvino.", "keras_openvino.src.ops."),
-        (
-            "from keras.src.backend.openvino import",
-            "from keras_openvino.src.ops import",
-        ),
-        ("OpenVINOTrainer", "Trainer"),
-    )
+
+    def __init__(self, root):
+        self.root = root
+        trainer = (root / "keras_openvino/src/trainer.py").read_text()
+        self.trainer_class = (
+            "Trainer"
+            if re.search(r"^class Trainer\b", trainer, re.MULTILINE)
+            else "OpenVINOTrainer"
+        )
+
+    def module_path(self, name):
+        """Where the backend's module `name` (`numpy`, `trainer_test`) goes:
+        beside the module it is about."""
+        stem = name.removesuffix("_test")
+        if (self.root / f"keras_openvino/src/{stem}.py").is_file():
+            return f"keras_openvino/src/{name}"
+        return f"keras_openvino/src/ops/{name}"
 
     def path(self, relative):
-        backend = "keras/src/backend/openvino/"
-        if relative == EXCLUDED_TESTS or not relative.endswith(".py"):
+        if relative == EXCLUDED_TESTS:
+            return self.excluded_tests
+        if not relative.endswith(".py"):
             return None
-        if relative in self.PATHS:
-            return self.PATHS[relative]
-        if relative.startswith(backend):
-            if relative.endswith("__init__.py"):
+        if relative.startswith(BACKEND):
+            name = relative[len(BACKEND) : -len(".py")]
+            if name == "__init__":
                 return None
-            return "keras_openvino/src/ops/" + relative[len(backend) :]
+            return self.module_path(name) + ".py"
         if relative.startswith("keras/"):
             return None  # Package markers over Keras's own.
         return relative
 
     def rewrite(self, text):
-        for old, new in self.RENAMES:
-            text = text.replace(old, new)
-        return text
+        def module(match):
+            return self.module_path(match.group(1)).replace("/", ".")
+
+        text = re.sub(r"keras\.src\.backend\.openvino\.(\w+)", module, text)
+        text = text.replace(
+            "from keras.src.backend.openvino import",
+            "from keras_openvino.src.ops import",
+        )
+        return re.sub(r"\bOpenVINOTrainer\b", self.trainer_class, text)
 
 
 def layout_of(root):
     """The layout of the source tree at `root`."""
-    if (root / "keras/src/backend/openvino").is_dir():
-        return KerasLayout()
     if (root / "keras_openvino").is_dir():
-        return KerasOpenVINOLayout()
+        return KerasOpenVINOLayout(root)
     return KerasLayout()
 
 
@@ -355,6 +381,249 @@ def merge_module(module_name, release_source, tree_source):
     return drop_unused_imports(release_source, "".join(merged))
 
 
+# The contribution as a series of patches, one concern each, in the order
+# in which they apply. Each concern names its roots: the definitions and the
+# tests it is about. A definition that a root uses comes with the first
+# concern that needs it; every definition of the tree must belong to one.
+# `tools/series/<name>.md` is the concern's PR description.
+SERIES = (
+    (
+        "eager-evaluation",
+        {
+            BACKEND + "core.py": ("convert_to_numpy",),
+            BACKEND + "core_test.py": ("EagerEvaluationTest",),
+        },
+    ),
+    (
+        "predict-at-float32",
+        {
+            BACKEND + "trainer.py": ("OpenVINOTrainer",),
+            BACKEND + "trainer_test.py": ("PredictPrecisionTest",),
+        },
+    ),
+    (
+        "exact-nan-to-num",
+        {
+            BACKEND + "numpy.py": ("nan_to_num", "nancumsum", "nancumprod"),
+            BACKEND + "core_test.py": ("CompiledModelCacheTest",),
+            BACKEND + "numpy_test.py": (
+                "NanToNumParityTest",
+                "NanToNumBadInputTest",
+                "NanToNumGraphTest",
+                "NanCumulativeTest",
+            ),
+            BACKEND + "numpy_fuzz_test.py": ("NanToNumFuzzTest",),
+            "integration_tests/openvino_nan_to_num_tabular_test.py": (
+                "TabularCleaningTest",
+            ),
+        },
+    ),
+    (
+        "argmax-argmin",
+        {
+            BACKEND + "numpy.py": ("argmax", "argmin"),
+            BACKEND + "numpy_test.py": (
+                "ArgExtremumParityTest",
+                "ArgExtremumBadInputTest",
+                "ArgExtremumGraphTest",
+            ),
+            BACKEND + "numpy_fuzz_test.py": ("ArgExtremumFuzzTest",),
+            BACKEND + "core_test.py": ("ReleaseConversionLimitTest",),
+        },
+    ),
+)
+SERIES_DESCRIPTIONS = TREE_ROOT / "tools" / "series"
+# Module-level statements kept in every stage that has their file.
+FILE_LEVEL_NAMES = {"pytestmark"}
+
+
+def module_name_of(relative):
+    name = relative[: -len(".py")].replace("/", ".")
+    return name.removesuffix(".__init__")
+
+
+class TreeModule:
+    """A Python file of the tree, as top-level blocks and what each uses."""
+
+    def __init__(self, relative):
+        self.relative = relative
+        self.source = (TREE_ROOT / relative).read_text()
+        self.blocks, self.lines = blocks_of(self.source)
+        self.defined = {block.name for block in self.blocks if block.name}
+        # Names bound by imports anywhere at the top level (under `if`s too).
+        self.imported = {}
+        for node in ast.parse(self.source).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                continue
+            for child in ast.walk(node):
+                if isinstance(child, ast.Import | ast.ImportFrom):
+                    for entry in import_entries(child):
+                        self.imported[bound_name(entry)] = entry
+
+    def is_file_level(self, block):
+        if isinstance(block.node, ast.Import | ast.ImportFrom):
+            return False
+        if block is self.blocks[0] and isinstance(block.node, ast.Expr):
+            return False  # The docstring.
+        return block.name is None or block.name in FILE_LEVEL_NAMES
+
+
+def tree_modules():
+    return {
+        relative: TreeModule(relative)
+        for relative in tree_files()
+        if relative.endswith(".py")
+    }
+
+
+def block_references(module, block, modules):
+    """The tree's definitions, as (file, name), that `block` uses."""
+    by_module = {module_name_of(r): r for r in modules}
+    bindings = dict(module.imported)
+    for child in ast.walk(block.node):
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            for entry in import_entries(child):
+                bindings[bound_name(entry)] = entry
+    references = set()
+
+    def resolve(name, attribute=None):
+        if name in module.defined and name != block.name:
+            references.add((module.relative, name))
+            return
+        entry = bindings.get(name)
+        if entry is None or entry[0] != "from":
+            return
+        _, source, imported, _ = entry
+        target = by_module.get(source)
+        if target and imported in modules[target].defined:
+            references.add((target, imported))
+        submodule = by_module.get(f"{source}.{imported}")
+        if submodule and attribute in modules[submodule].defined:
+            references.add((submodule, attribute))
+
+    for child in ast.walk(block.node):
+        if isinstance(child, ast.Attribute) and isinstance(
+            child.value, ast.Name
+        ):
+            resolve(child.value.id, child.attr)
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+            resolve(child.id)
+    return references
+
+
+def series_stages(modules):
+    """For each concern, the (file, name) definitions present once it is
+    applied: its roots and previous stages' with all they use."""
+    uses = {
+        (relative, block.name): block_references(module, block, modules)
+        for relative, module in modules.items()
+        for block in module.blocks
+        if block.name
+    }
+    file_level = {
+        relative: set().union(
+            *(
+                block_references(module, block, modules)
+                for block in module.blocks
+                if module.is_file_level(block)
+            )
+        )
+        for relative, module in modules.items()
+    }
+    stages = []
+    present = set()
+    for name, roots in SERIES:
+        pending = [
+            (file, root) for file, names in roots.items() for root in names
+        ]
+        for key in pending:
+            if key not in uses:
+                raise ExportError(
+                    f"{name}: the tree has no {key[1]} in {key[0]}"
+                )
+        while pending:
+            key = pending.pop()
+            if key in present:
+                continue
+            present.add(key)
+            pending.extend(uses[key])
+            if not any(file == key[0] for file, _ in present - {key}):
+                pending.extend(file_level[key[0]])
+        stages.append(frozenset(present))
+    unplaced = sorted(set(uses) - present)
+    unplaced = [
+        key
+        for key in unplaced
+        if not modules[key[0]].is_file_level(
+            next(b for b in modules[key[0]].blocks if b.name == key[1])
+        )
+    ]
+    if unplaced:
+        raise ExportError(
+            "Definitions in no concern of the series: "
+            + ", ".join(f"{file}: {name}" for file, name in unplaced)
+        )
+    return stages
+
+
+def collapsed_blank_lines(lines, limit):
+    """`lines` with runs of blank lines cut to `limit`, none at either end."""
+    kept = []
+    run = 0
+    for line in lines:
+        run = run + 1 if not line.strip() else 0
+        if run <= limit and (kept or run == 0):
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return kept
+
+
+def stage_source(module, present):
+    """The module's source with only the definitions in `present`, or None
+    when it has none of them. Imports that only dropped definitions used
+    go too."""
+    kept = [
+        block
+        for block in module.blocks
+        if module.is_file_level(block)
+        or (block.name and (module.relative, block.name) in present)
+    ]
+    if not any((module.relative, block.name) in present for block in kept):
+        return None
+    used = set().union(*(used_names(block.node) for block in kept))
+    every_use = used_names(ast.parse(module.source))
+    header_end = None
+    dropped = []
+    for index, block in enumerate(module.blocks):
+        node = block.node
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = {bound_name(entry) for entry in import_entries(node)}
+            # An import no definition uses stays as the tree has it.
+            if names & every_use and not names & used:
+                dropped.append((block.start, block.end))
+            continue
+        if index == 0 and isinstance(node, ast.Expr):
+            continue  # The docstring.
+        if header_end is None:
+            header_end = block.start
+        if block not in kept:
+            dropped.append((block.start, block.end))
+    lines = list(module.lines)
+    for start, end in sorted(dropped, reverse=True):
+        del lines[start:end]
+    if not dropped:
+        return module.source
+    header_end -= sum(
+        end - start for start, end in dropped if end <= header_end
+    )
+    header, body = lines[:header_end], lines[header_end:]
+    written = [index for index, line in enumerate(header) if line.strip()]
+    gap = len(header) - (written[-1] + 1 if written else 0)
+    header = collapsed_blank_lines(header, 1) + ["\n"] * gap
+    return "".join(header + collapsed_blank_lines(body, 2))
+
+
 def required_definitions():
     required = []
     for line in REPLACED_DEFINITIONS.read_text().splitlines():
@@ -416,76 +685,132 @@ def unified_diff(relative, old_text, new_text):
     return text
 
 
-def excluded_tests_change(keras_root):
-    path = keras_root / EXCLUDED_TESTS
+def excluded_tests_text(keras_root, layout, present):
+    """The target's excluded list without the entries naming a test of an op
+    whose definition is in `present`, or None when it has no list."""
+    path = keras_root / layout.excluded_tests
     if not path.is_file():
-        print(
-            f"note: {EXCLUDED_TESTS} is not in this Keras (the wheels do not "
-            "ship it); no change to it is exported.",
-            file=sys.stderr,
-        )
-        return ""
+        return None
     ops = sorted(
-        name for file, name in required_definitions() if file == NUMPY_MODULE
+        name
+        for file, name in required_definitions()
+        if file == NUMPY_MODULE and (file, name) in present
     )
+    text = path.read_text()
+    if not ops:
+        return text
     # An entry names a test by a prefix of its id: `...::test_argmax` and
     # its parameterized variants, not `test_nanargmax`.
     enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
-    text = path.read_text()
-    kept = [
+    return "".join(
         line
         for line in text.splitlines(keepends=True)
         if not enabled.search(line.strip())
-    ]
-    if len(kept) == len(text.splitlines()):
-        print(
-            f"note: {EXCLUDED_TESTS} lists no test of {', '.join(ops)}.",
-            file=sys.stderr,
-        )
-    return unified_diff(EXCLUDED_TESTS, text, "".join(kept))
+    )
 
 
-def export(keras_root):
-    layout = layout_of(keras_root)
-    check_required_definitions(keras_root, layout)
-    parts = []
+def stage_texts(keras_root, layout, modules, present):
+    """Every file the contribution touches, as it reads once the
+    definitions in `present` are in: target path -> text (None: absent)."""
+    texts = {}
     for relative in tree_files():
         target = layout.path(relative)
         if target is None:
             continue
-        tree_text = layout.rewrite((TREE_ROOT / relative).read_text())
-        if target == EXCLUDED_TESTS:
-            parts.append(excluded_tests_change(keras_root))
+        if relative == EXCLUDED_TESTS:
+            texts[target] = excluded_tests_text(keras_root, layout, present)
             continue
+        source = stage_source(modules[relative], present)
         release_path = keras_root / target
-        if release_path.is_file():
-            if not tree_text.strip():
-                continue  # An empty package marker over Keras's own.
-            module_name = target[: -len(".py")].replace("/", ".")
-            module_name = module_name.removesuffix(".__init__")
-            merged = merge_module(
-                module_name, release_path.read_text(), tree_text
-            )
-            parts.append(unified_diff(target, release_path.read_text(), merged))
-        elif tree_text.strip():
-            parts.append(unified_diff(target, None, tree_text))
-    return "".join(parts)
+        release = release_path.read_text() if release_path.is_file() else None
+        if source is None or not source.strip():
+            # Not in this stage, or an empty package marker.
+            texts[target] = release
+            continue
+        source = layout.rewrite(source)
+        if release is None:
+            texts[target] = source
+        else:
+            merged = merge_module(module_name_of(target), release, source)
+            texts[target] = merged
+    return texts
 
 
-def check_applies(patch_path, keras_root):
-    package = layout_of(keras_root).package
-    with tempfile.TemporaryDirectory() as scratch:
-        shutil.copytree(keras_root / package, pathlib.Path(scratch) / package)
-        excluded = keras_root / EXCLUDED_TESTS
-        if excluded.is_file():
-            shutil.copy(excluded, pathlib.Path(scratch) / EXCLUDED_TESTS)
-        result = subprocess.run(
-            ["git", "apply", "--check", str(patch_path.resolve())],
-            cwd=scratch,
-            capture_output=True,
-            text=True,
+def stage_diff(before, after):
+    return "".join(
+        unified_diff(target, before[target], after[target])
+        for target in sorted(after)
+        if after[target] != before[target]
+    )
+
+
+def export_series(keras_root):
+    """The series as (name, description, patch text), in order."""
+    layout = layout_of(keras_root)
+    check_required_definitions(keras_root, layout)
+    modules = tree_modules()
+    stages = series_stages(modules)
+    texts = [stage_texts(keras_root, layout, modules, frozenset())]
+    texts += [
+        stage_texts(keras_root, layout, modules, present) for present in stages
+    ]
+    series = []
+    for (name, _), before, after in zip(SERIES, texts, texts[1:]):
+        description = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
+        series.append(
+            (name, layout.describe(description), stage_diff(before, after))
         )
-    return result.returncode == 0, result.stderr
+    return series
+
+
+def export(keras_root):
+    """The whole contribution as one patch."""
+    layout = layout_of(keras_root)
+    check_required_definitions(keras_root, layout)
+    modules = tree_modules()
+    everything = series_stages(modules)[-1]
+    return stage_diff(
+        stage_texts(keras_root, layout, modules, frozenset()),
+        stage_texts(keras_root, layout, modules, everything),
+    )
+
+
+def write_series(keras_root, output_dir):
+    """Writes `output_dir/0001-<name>.patch`, ... as `git format-patch`
+    would: the PR description as the message, then the diff."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    series = export_series(keras_root)
+    paths = []
+    for number, (name, description, diff) in enumerate(series, start=1):
+        title, _, body = description.partition("\n")
+        path = output_dir / f"{number:04d}-{name}.patch"
+        path.write_text(
+            f"Subject: [PATCH {number}/{len(series)}] "
+            f"{title.lstrip('# ').strip()}\n\n{body.strip()}\n---\n{diff}"
+        )
+        paths.append(path)
+    return paths
+
+
+def check_applies(patch_paths, keras_root):
+    """Whether the patches apply, in order, to a copy of `keras_root`."""
+    layout = layout_of(keras_root)
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        shutil.copytree(keras_root / layout.package, scratch / layout.package)
+        excluded = keras_root / layout.excluded_tests
+        if excluded.is_file():
+            shutil.copy(excluded, scratch / layout.excluded_tests)
+        for path in patch_paths:
+            result = subprocess.run(
+                ["git", "apply", str(pathlib.Path(path).resolve())],
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode:
+                return False, f"{path}: {result.stderr}"
+    return True, ""
 
 
 def main():
@@ -494,9 +819,17 @@ def main():
     parser.add_argument(
         "--keras-root",
         type=pathlib.Path,
-        help="a Keras source tree (the folder holding keras/) to diff "
-        "against instead of the installed package",
+        help="a Keras or keras-openvino source tree (the folder holding "
+        "keras/ or keras_openvino/) to diff against instead of the "
+        "installed Keras",
     )
+    parser.add_argument(
+        "--series",
+        action="store_true",
+        help="write the contribution as a series of patches, one concern "
+        "each, into --output-dir",
+    )
+    parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     parser.add_argument(
         "--check",
         action="store_true",
@@ -507,20 +840,21 @@ def main():
         keras_root, description = args.keras_root.resolve(), "source tree"
     else:
         keras_root, description = installed_keras_root()
+    layout = layout_of(keras_root).name
     try:
-        patch = export(keras_root)
+        if args.series:
+            paths = write_series(keras_root, args.output_dir)
+        else:
+            paths = [pathlib.Path(args.output)]
+            paths[0].write_text(export(keras_root))
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    output = pathlib.Path(args.output)
-    output.write_text(patch)
-    layout = layout_of(keras_root).name
-    print(
-        f"Wrote {output} against {description} at {keras_root}, in "
-        f"{layout}'s layout."
-    )
+    for path in paths:
+        print(f"Wrote {path}")
+    print(f"against {description} at {keras_root}, in {layout}'s layout.")
     if args.check:
-        applies, message = check_applies(output, keras_root)
+        applies, message = check_applies(paths, keras_root)
         print("git apply --check:", "ok" if applies else "FAILED")
         if not applies:
             print(message, file=sys.stderr)

@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import os
 import pathlib
 import shutil
 import subprocess
@@ -58,7 +59,7 @@ def patched_keras(installed_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("patched")
     patch = work / "contribution.patch"
     patch.write_text(export_patch.export(installed_root))
-    applies, message = export_patch.check_applies(patch, installed_root)
+    applies, message = export_patch.check_applies([patch], installed_root)
     assert applies, message
     shutil.copytree(installed_root / "keras", work / "keras")
     subprocess.run(["git", "apply", str(patch)], cwd=work, check=True)
@@ -131,13 +132,108 @@ def test_excluded_list_enables_the_replaced_ops(tmp_path):
         "NumpyOneInputOpsCorrectnessTest::test_nanargmax\n"
         "NumpyOneInputOpsCorrectnessTest::test_argsort\n"
     )
-    change = export_patch.excluded_tests_change(tmp_path)
-    removed = {
-        line[1:] for line in change.splitlines() if line.startswith("-N")
-    }
-    assert removed == {
-        "NumpyDtypeTest::test_argmax",
-        "NumpyDtypeTest::test_argmin_float16",
-        "NumpyOneInputOpsCorrectnessTest::test_nan_to_num",
-    }
-    assert not [line for line in change.splitlines() if line.startswith("+N")]
+    stages = export_patch.series_stages(export_patch.tree_modules())
+    kept = [
+        export_patch.excluded_tests_text(
+            tmp_path, export_patch.KerasLayout(), present
+        ).splitlines()
+        for present in [frozenset()] + stages
+    ]
+    every_entry = listing.read_text().splitlines()
+    assert kept[0] == every_entry
+    # nan_to_num's entry goes with its patch, argmax's and argmin's with
+    # theirs; test_nanargmax and the others stay.
+    names = [name for name, _ in export_patch.SERIES]
+    after_nan_to_num = kept[names.index("exact-nan-to-num") + 1]
+    assert "NumpyOneInputOpsCorrectnessTest::test_nan_to_num" not in (
+        after_nan_to_num
+    )
+    assert "NumpyDtypeTest::test_argmax" in after_nan_to_num
+    assert kept[-1] == [
+        "NumpyDtypeTest::test_angle",
+        "NumpyOneInputOpsCorrectnessTest::test_nanargmax",
+        "NumpyOneInputOpsCorrectnessTest::test_argsort",
+    ]
+
+
+@pytest.fixture(scope="module")
+def series(installed_root, tmp_path_factory):
+    """The series written for the installed Keras."""
+    output = tmp_path_factory.mktemp("series")
+    return export_patch.write_series(installed_root, output)
+
+
+def applied(installed_root, patches, directory):
+    """A copy of the installed Keras with `patches` applied in order."""
+    shutil.copytree(installed_root / "keras", directory / "keras")
+    for patch in patches:
+        subprocess.run(["git", "apply", str(patch)], cwd=directory, check=True)
+    return directory
+
+
+def test_series_is_one_patch_per_concern_with_its_description(series):
+    names = [name for name, _ in export_patch.SERIES]
+    assert [path.name for path in series] == [
+        f"{number:04d}-{name}.patch" for number, name in enumerate(names, 1)
+    ]
+    for number, path in enumerate(series, 1):
+        text = path.read_text()
+        subject = text.splitlines()[0]
+        assert subject.startswith(f"Subject: [PATCH {number}/{len(names)}] ")
+        message = text.split("\n---\n", 1)[0]
+        assert "**What.**" in message and "**Measured**" in message
+        assert "{backend}" not in message
+        # Each patch brings its own tests.
+        assert "_test.py" in text.split("\n---\n", 1)[1]
+
+
+def test_series_adds_up_to_the_single_patch(series, installed_root, tmp_path):
+    whole = tmp_path / "whole.patch"
+    whole.write_text(export_patch.export(installed_root))
+    by_series = applied(installed_root, series, tmp_path / "series")
+    at_once = applied(installed_root, [whole], tmp_path / "at_once")
+    for path in sorted((at_once / "keras").rglob("*.py")):
+        relative = path.relative_to(at_once)
+        assert (by_series / relative).read_text() == path.read_text(), relative
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3, 4])
+def test_each_stage_is_clean_and_passes_its_tests(
+    series, installed_root, tmp_path, stage
+):
+    """Patches 1..stage applied: the changed files pass ruff with Keras's
+    settings and the tests they hold pass."""
+    work = applied(installed_root, series[:stage], tmp_path)
+    changed = sorted(
+        {
+            line.split("b/", 1)[1]
+            for patch in series[:stage]
+            for line in patch.read_text().splitlines()
+            if line.startswith("+++ b/")
+        }
+    )
+    python_files = [path for path in changed if path.endswith(".py")]
+    ruff = pathlib.Path(sys.executable).parent / "ruff"
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [str(ruff), *command, "--config", str(TREE / "pyproject.toml")]
+            + python_files,
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    tests = [path for path in python_files if path.endswith("_test.py")]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        + ["-x", *tests],
+        cwd=work,
+        env={
+            **os.environ,
+            "KERAS_BACKEND": "openvino",
+            "PYTHONPATH": str(work),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -229,6 +229,7 @@ def write_report(
     written_by="tools.release_suite_check",
     scope="test modules of the installed Keras wheel",
     change="the tree",
+    side_names=("release", "tree"),
 ):
     def failing(counter, side):
         return counter[f"{side} failed"] + counter[f"{side} error"]
@@ -245,9 +246,9 @@ def write_report(
         "| | tests | passed | failed or error | skipped |",
         "|---|---:|---:|---:|---:|",
     ]
-    for side in ("release", "tree"):
+    for side, shown in zip(("release", "tree"), side_names):
         lines.append(
-            f"| {side} | {totals['tests']} | {totals[f'{side} passed']} | "
+            f"| {shown} | {totals['tests']} | {totals[f'{side} passed']} | "
             f"{failing(totals, side)} | {totals[f'{side} skipped']} |"
         )
     lines += [

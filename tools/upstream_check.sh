@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# keras-openvino's CI flow, reproduced from the source snapshots in
+# ../shared/upstream/, before and after the patch series.
+#
+#   bash tools/upstream_check.sh [numpy|full]
+#
+# As their CI does (.github/workflows/actions.yml): Keras at its
+# `pluggable_backend` branch, keras-openvino beside it, and from the Keras
+# checkout, with KERAS_HOME at keras-openvino's config (backend: openvino),
+#   pytest keras --dist loadfile --ignore keras/src/applications \
+#     --ignore keras/src/wrappers
+# (`numpy`, the default: keras/src/ops/numpy_test.py only). Differences from
+# their CI, all forced by running both sides at once on one machine:
+#   - keras-openvino is put on PYTHONPATH instead of `pip install -e`: two
+#     editable installs of one package cannot share an environment;
+#   - one xdist worker a side (`-n 1`), both sides at once;
+#   - the environment is requirements-openvino.txt without the Keras wheel
+#     (Keras is the checkout), not Keras's requirements.txt: no TensorFlow
+#     or torch, which the OpenVINO backend does not use.
+# Then, on both sides, the tests that excluded_tests.txt names are run with
+# the list emptied, to see which ones the series makes pass; and on the
+# patched side, the series' own tests. Writes tools/upstream_check_result.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tree_root=$(pwd)
+scope=${1:-numpy}
+snapshots=${UPSTREAM_SNAPSHOTS:-$tree_root/../shared/upstream}
+venv="$tree_root/.venv-upstream"
+work=$(mktemp -d /tmp/upstream-check.XXXXXX)
+started=$(date +%s)
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3.11 -m venv "$venv"
+fi
+grep -v '^keras==' requirements-openvino.txt > "$work/requirements.txt"
+"$venv/bin/pip" install --quiet -r "$work/requirements.txt" rich namex optree \
+  packaging
+"$venv/bin/pip" uninstall --quiet --yes keras keras-nightly keras-openvino \
+  > /dev/null 2>&1 || true
+
+for side in before after; do
+  mkdir -p "$work/$side"
+  tar xzf "$snapshots"/keras-pluggable_backend-*.tar.gz -C "$work/$side"
+  tar xzf "$snapshots"/keras-openvino-main-*.tar.gz -C "$work/$side"
+done
+"$venv/bin/python" -m tools.export_patch --series \
+  --keras-root "$work/after/keras-openvino" --output-dir "$work/series"
+for patch in "$work"/series/*.patch; do
+  git -C "$work/after/keras-openvino" apply "$patch"
+done
+
+if [ "$scope" = full ]; then
+  targets=(keras --ignore keras/src/applications --ignore keras/src/wrappers)
+else
+  targets=(keras/src/ops/numpy_test.py)
+fi
+run_side() {  # side, junit report, log, pytest arguments...
+  local side=$1 report=$2 log=$3
+  shift 3
+  (cd "$work/$side/keras" &&
+    KERAS_HOME="$work/$side/keras-openvino/.github/workflows/config" \
+    PYTHONPATH="$work/$side/keras-openvino:$work" \
+    "$venv/bin/python" -m pytest "$@" -p no:cacheprovider \
+      -o junit_family=xunit1 --junitxml="$report") > "$log" 2>&1 || true
+}
+for side in before after; do
+  run_side "$side" "$work/$side.xml" "$work/$side.log" "${targets[@]}" \
+    -n 1 --dist loadfile &
+done
+wait
+
+# The excluded tests, with the list emptied: which pass on each side.
+grep -h -v '^\s*$' "$work/before/keras-openvino/excluded_tests.txt" \
+  > "$work/excluded_entries.txt"
+cat > "$work/only_excluded.py" <<'PY'
+import os
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    with open(os.environ["ONLY_TESTS_MATCHING"]) as listing:
+        fragments = [line.strip() for line in listing if line.strip()]
+    kept = [i for i in items if any(f in i.nodeid for f in fragments)]
+    config.hook.pytest_deselected(
+        items=[item for item in items if item not in kept]
+    )
+    items[:] = kept
+PY
+classes=$(sed 's/::.*//' "$work/excluded_entries.txt" | sort -u)
+for side in before after; do
+  listing="$work/$side/keras-openvino/excluded_tests.txt"
+  cp "$listing" "$work/$side.excluded_tests.txt"
+  : > "$listing"
+  files=$(cd "$work/$side/keras" && for class in $classes; do
+    grep -rl --include='*_test.py' "^class $class\b" keras || true
+  done | grep -v -e '^keras/src/applications' -e '^keras/src/wrappers' |
+    sort -u)
+  # shellcheck disable=SC2086
+  ONLY_TESTS_MATCHING="$work/excluded_entries.txt" \
+    run_side "$side" "$work/$side.excluded.xml" "$work/$side.excluded.log" \
+    $files -p only_excluded &
+done
+wait
+for side in before after; do
+  cp "$work/$side.excluded_tests.txt" \
+    "$work/$side/keras-openvino/excluded_tests.txt"
+done
+
+# The series' own tests, where the series puts them.
+(cd "$work/after/keras-openvino" &&
+  KERAS_HOME="$work/after/keras-openvino/.github/workflows/config" \
+  PYTHONPATH="$work/after/keras-openvino:$work/after/keras" \
+  "$venv/bin/python" -m pytest keras_openvino integration_tests -q \
+    -p no:cacheprovider -o junit_family=xunit1 \
+    --junitxml="$work/series_tests.xml") > "$work/series_tests.log" 2>&1 ||
+  true
+
+"$venv/bin/python" -m tools.upstream_check --work "$work" --scope "$scope" \
+  --seconds $(($(date +%s) - started))
