@@ -66,6 +66,10 @@ class KerasLayout:
     def rewrite(self, text):
         return text
 
+    def with_own_files(self, keras_root, texts):
+        """`texts` with the files this layout needs besides the tree's."""
+        return texts
+
     def describe(self, description):
         for placeholder, place in self.PLACES.items():
             description = description.replace(placeholder, place)
@@ -117,6 +121,20 @@ class KerasOpenVINOLayout(KerasLayout):
         if relative.startswith("keras/"):
             return None  # Package markers over Keras's own.
         return relative
+
+    def with_own_files(self, keras_root, texts):
+        # keras-openvino has no tests of its own yet: the first patch that
+        # brings some brings the conftest.py they need.
+        conftest = keras_root / "conftest.py"
+        has_tests = any(
+            path.endswith("_test.py") and text is not None
+            for path, text in texts.items()
+        )
+        if not conftest.is_file():
+            texts["conftest.py"] = (
+                KERAS_OPENVINO_CONFTEST.read_text() if has_tests else None
+            )
+        return texts
 
     def rewrite(self, text):
         def module(match):
@@ -433,6 +451,7 @@ SERIES = (
     ),
 )
 SERIES_DESCRIPTIONS = TREE_ROOT / "tools" / "series"
+KERAS_OPENVINO_CONFTEST = SERIES_DESCRIPTIONS / "keras_openvino_conftest.py"
 # Module-level statements kept in every stage that has their file.
 FILE_LEVEL_NAMES = {"pytestmark"}
 
@@ -733,7 +752,7 @@ def stage_texts(keras_root, layout, modules, present):
         else:
             merged = merge_module(module_name_of(target), release, source)
             texts[target] = merged
-    return texts
+    return layout.with_own_files(keras_root, texts)
 
 
 def stage_diff(before, after):

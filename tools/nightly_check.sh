@@ -4,8 +4,8 @@
 #
 # Since Keras 3.16 the OpenVINO backend is its own package, keras-openvino,
 # which KERAS_BACKEND=openvino loads. So the check:
-#   1. exports the patch against the nightly (in keras-openvino's layout)
-#      and runs `git apply --check`;
+#   1. exports the patch series against the nightly (in keras-openvino's
+#      layout) and checks that it applies in order;
 #   2. applies it to a scratch copy of keras-openvino and runs the tree's
 #      tests, as the patch rewrites them, on keras-nightly;
 #   3. runs a numpy op suite on JAX, on keras-openvino as released and on
@@ -47,8 +47,8 @@ reasons() {
 }
 
 # 1. The patch.
-"$venv/bin/python" -m tools.export_patch --check \
-  --output "$work/nightly.patch" > "$work/export.log" 2>&1
+"$venv/bin/python" -m tools.export_patch --series --check \
+  --output-dir "$work/series" > "$work/export.log" 2>&1
 export_status=$?
 
 # 2. The tree's tests in the patched backend.
@@ -64,10 +64,12 @@ os.environ.setdefault("KERAS_BACKEND", "openvino")
 # first would find Keras half-initialized.
 import keras  # noqa: E402, F401
 PY
-(cd "$scratch" && git apply "$work/nightly.patch") > "$work/apply.log" 2>&1
+(cd "$scratch" && for patch in "$work"/series/*.patch; do
+  git apply "$patch" || exit 1
+done) > "$work/apply.log" 2>&1
 apply_status=$?
 (cd "$scratch" && PYTHONPATH="$scratch" "$venv/bin/python" -m pytest \
-  keras_openvino/src/ops integration_tests -q -p no:cacheprovider -rfE) \
+  keras_openvino/src integration_tests -q -p no:cacheprovider -rfE) \
   > "$work/tree.log" 2>&1
 tree_status=$?
 
@@ -136,7 +138,7 @@ section() {  # title, file of test ids
   echo "keras-nightly $(version keras-nightly), keras-openvino" \
     "$(version keras-openvino), openvino $(version openvino)."
   echo
-  echo "- patch export and \`git apply --check\` (exit $export_status):" \
+  echo "- series export and \`git apply\` of each patch in order on a copy (exit $export_status):" \
     "$(grep -E '^(Wrote|git apply|error)' "$work/export.log" | tr '\n' ' ')"
   echo "- applied to keras-openvino: exit $apply_status"
   echo "- the tree's tests in the patched keras-openvino (exit" \

@@ -8,13 +8,14 @@ import argparse
 import collections
 import pathlib
 import sys
+from xml.etree import ElementTree
 
 from tools import release_suite_check
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = TREE_ROOT / "tools" / "upstream_check_result.md"
 SCOPES = {
-    "numpy": "`keras/src/ops/numpy_test.py`",
+    "numpy": "`keras/src/ops/numpy_test.py` only",
     "full": "`pytest keras` without `keras/src/applications` and "
     "`keras/src/wrappers`",
 }
@@ -39,19 +40,15 @@ def entry_outcome(entry, results):
     return "skipped"
 
 
-def excluded_section(work):
-    before = read(work / "before.excluded.xml", work / "before.excluded.log")
-    after = read(work / "after.excluded.xml", work / "after.excluded.log")
-    entries = (work / "excluded_entries.txt").read_text().split()
-    kept = set(
-        (work / "after/keras-openvino/excluded_tests.txt").read_text().split()
-    )
+def excluded_section(before, after, entries, kept, listing):
+    """The report's lines on the excluded list `listing`: each entry's
+    outcome before and after (its tests run with the list emptied), and
+    the entries whose tests all pass after but that `kept` still lists."""
     lines = [
         "",
-        "keras-openvino's `excluded_tests.txt`, each entry's tests run "
-        "with the list emptied:",
+        f"{listing}, each entry's tests run with the list emptied:",
         "",
-        "| entry | before | after | kept by the series |",
+        "| entry | before | after | after the series, the entry is |",
         "|---|---|---|---|",
     ]
     unremoved = []
@@ -59,7 +56,7 @@ def excluded_section(work):
         outcome = entry_outcome(entry, after)
         lines.append(
             f"| `{entry}` | {entry_outcome(entry, before)} | {outcome} | "
-            f"{'yes' if entry in kept else 'removed'} |"
+            f"{'kept' if entry in kept else 'removed'} |"
         )
         if outcome == "passed" and entry in kept:
             unremoved.append(entry)
@@ -72,17 +69,67 @@ def excluded_section(work):
     return lines, unremoved
 
 
+# The snapshot of Keras's `pluggable_backend` branch calls an undefined
+# `operation_fn` in `Functional.call` (keras/src/models/functional.py):
+# every call of a functional or sequential model fails with this, on any
+# backend, before and after the series.
+BRANCH_FAILURE = "NameError: name 'operation_fn' is not defined"
+
+
+def failure_messages(report):
+    """The failures and errors of a JUnit report, counted by message."""
+    messages = collections.Counter()
+    if report.is_file():
+        for case in ElementTree.parse(report).iter("testcase"):
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    message = (child.get("message") or child.tag).split("\n")
+                    messages[message[0][:160]] += 1
+    return messages
+
+
 def series_section(work):
     results = read(work / "series_tests.xml", work / "series_tests.log")
     counts = collections.Counter(results.values())
-    return [
+    failed = counts["failed"] + counts["error"]
+    lines = [
         "",
         "The series' own tests, in the patched keras-openvino "
         "(`pytest keras_openvino integration_tests`): "
-        f"{counts['passed']} passed, "
-        f"{counts['failed'] + counts['error']} failed or error, "
+        f"{counts['passed']} passed, {failed} failed or error, "
         f"{counts['skipped']} skipped.",
-    ], counts["failed"] + counts["error"]
+    ]
+    messages = failure_messages(work / "series_tests.xml")
+    if messages:
+        lines.append("Failures and errors by message:")
+        lines += [
+            f"- {count}: `{message}`" for message, count in messages.items()
+        ]
+    unexplained = sum(
+        count
+        for message, count in messages.items()
+        if message != BRANCH_FAILURE
+    )
+    lines.append(
+        f"Failures other than the branch's `{BRANCH_FAILURE}`: {unexplained}."
+    )
+    return lines, unexplained
+
+
+def ruff_section(work):
+    lines = [
+        "",
+        "ruff with keras-openvino's `pyproject.toml` (`ruff check .`, "
+        "`ruff format --check .` in its checkout):",
+    ]
+    failures = 0
+    for side in ("before", "after"):
+        status = (work / f"{side}.ruff.status").read_text().strip()
+        lines.append(
+            f"- {side} the series: {'clean' if status == '0' else 'FAILED'}"
+        )
+        failures += side == "after" and status != "0"
+    return lines, failures
 
 
 def main(argv=None):
@@ -110,20 +157,33 @@ def main(argv=None):
         modules,
         {},
         title="keras-openvino's CI flow, before and after the series",
-        written_by="tools.upstream_check` (from `bash tools/upstream_check.sh "
-        f"{args.scope}`)",
-        scope=f"test modules of {SCOPES[args.scope]}, run from Keras's "
+        written_by="tools.upstream_check`, from `bash tools/upstream_check.sh "
+        f"{args.scope}",
+        scope=f"test modules ({SCOPES[args.scope]}), run from Keras's "
         "`pluggable_backend` snapshot with keras-openvino's main snapshot",
         change="the series",
         side_names=("before", "after"),
     )
-    excluded, unremoved = excluded_section(args.work)
+    work = args.work
+    excluded, unremoved = excluded_section(
+        read(work / "before.excluded.xml", work / "before.excluded.log"),
+        read(work / "after.excluded.xml", work / "after.excluded.log"),
+        (work / "excluded_entries.txt").read_text().split(),
+        set(
+            (work / "after/keras-openvino/excluded_tests.txt")
+            .read_text()
+            .split()
+        ),
+        "keras-openvino's `excluded_tests.txt`",
+    )
     series, series_failures = series_section(args.work)
+    ruff, ruff_failures = ruff_section(args.work)
     with open(args.output, "a", encoding="utf-8") as output:
-        output.write("\n".join(excluded + series) + "\n")
+        output.write("\n".join(excluded + series + ruff) + "\n")
     print(args.output.read_text())
     print(f"Reports and logs in {args.work}")
-    return 1 if regressions or unremoved or series_failures else 0
+    failed = regressions or unremoved or series_failures or ruff_failures
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

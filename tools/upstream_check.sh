@@ -21,101 +21,101 @@
 # the list emptied, to see which ones the series makes pass; and on the
 # patched side, the series' own tests. Writes tools/upstream_check_result.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-tree_root=$(pwd)
-scope=${1:-numpy}
-snapshots=${UPSTREAM_SNAPSHOTS:-$tree_root/../shared/upstream}
-venv="$tree_root/.venv-upstream"
-work=$(mktemp -d /tmp/upstream-check.XXXXXX)
-started=$(date +%s)
 
-if [ ! -x "$venv/bin/python" ]; then
-  python3.11 -m venv "$venv"
-fi
-grep -v '^keras==' requirements-openvino.txt > "$work/requirements.txt"
-"$venv/bin/pip" install --quiet -r "$work/requirements.txt" rich namex optree \
-  packaging
-"$venv/bin/pip" uninstall --quiet --yes keras keras-nightly keras-openvino \
-  > /dev/null 2>&1 || true
+# One function, parsed whole before it runs: editing this file while it
+# runs cannot change what it does.
+main() {
+  cd "$(dirname "$0")/.."
+  tree_root=$(pwd)
+  scope=${1:-numpy}
+  snapshots=${UPSTREAM_SNAPSHOTS:-$tree_root/../shared/upstream}
+  venv="$tree_root/.venv-upstream"
+  work=$(mktemp -d /tmp/upstream-check.XXXXXX)
+  started=$(date +%s)
 
-for side in before after; do
-  mkdir -p "$work/$side"
-  tar xzf "$snapshots"/keras-pluggable_backend-*.tar.gz -C "$work/$side"
-  tar xzf "$snapshots"/keras-openvino-main-*.tar.gz -C "$work/$side"
-done
-"$venv/bin/python" -m tools.export_patch --series \
-  --keras-root "$work/after/keras-openvino" --output-dir "$work/series"
-for patch in "$work"/series/*.patch; do
-  git -C "$work/after/keras-openvino" apply "$patch"
-done
+  if [ ! -x "$venv/bin/python" ]; then
+    python3.11 -m venv "$venv"
+  fi
+  grep -v '^keras==' requirements-openvino.txt > "$work/requirements.txt"
+  "$venv/bin/pip" install --quiet -r "$work/requirements.txt" rich namex optree \
+    packaging
+  "$venv/bin/pip" uninstall --quiet --yes keras keras-nightly keras-openvino \
+    > /dev/null 2>&1 || true
 
-if [ "$scope" = full ]; then
-  targets=(keras --ignore keras/src/applications --ignore keras/src/wrappers)
-else
-  targets=(keras/src/ops/numpy_test.py)
-fi
-run_side() {  # side, junit report, log, pytest arguments...
-  local side=$1 report=$2 log=$3
-  shift 3
-  (cd "$work/$side/keras" &&
-    KERAS_HOME="$work/$side/keras-openvino/.github/workflows/config" \
-    PYTHONPATH="$work/$side/keras-openvino:$work" \
-    "$venv/bin/python" -m pytest "$@" -p no:cacheprovider \
-      -o junit_family=xunit1 --junitxml="$report") > "$log" 2>&1 || true
+  for side in before after; do
+    mkdir -p "$work/$side"
+    tar xzf "$snapshots"/keras-pluggable_backend-*.tar.gz -C "$work/$side"
+    tar xzf "$snapshots"/keras-openvino-main-*.tar.gz -C "$work/$side"
+  done
+  "$venv/bin/python" -m tools.export_patch --series \
+    --keras-root "$work/after/keras-openvino" --output-dir "$work/series"
+  for patch in "$work"/series/*.patch; do
+    git -C "$work/after/keras-openvino" apply "$patch"
+  done
+
+  # ruff with keras-openvino's own settings, as its pre-commit runs it.
+  for side in before after; do
+    (cd "$work/$side/keras-openvino" &&
+      "$venv/bin/ruff" check --config pyproject.toml . &&
+      "$venv/bin/ruff" format --check --config pyproject.toml .) \
+      > "$work/$side.ruff.log" 2>&1 && echo 0 > "$work/$side.ruff.status" ||
+      echo 1 > "$work/$side.ruff.status"
+  done
+
+  if [ "$scope" = full ]; then
+    targets=(keras --ignore keras/src/applications --ignore keras/src/wrappers)
+  else
+    targets=(keras/src/ops/numpy_test.py)
+  fi
+  run_side() {  # side, junit report, log, pytest arguments...
+    local side=$1 report=$2 log=$3
+    shift 3
+    (cd "$work/$side/keras" &&
+      KERAS_HOME="$work/$side/keras-openvino/.github/workflows/config" \
+      PYTHONPATH="$work/$side/keras-openvino:$tree_root/tools/pytest_plugins" \
+      "$venv/bin/python" -m pytest "$@" -p no:cacheprovider \
+        -o junit_family=xunit1 --junitxml="$report") > "$log" 2>&1 || true
+  }
+  for side in before after; do
+    run_side "$side" "$work/$side.xml" "$work/$side.log" "${targets[@]}" \
+      -n 1 --dist loadfile &
+  done
+  wait
+
+  # The excluded tests, with the list emptied: which pass on each side.
+  grep -h -v '^\s*$' "$work/before/keras-openvino/excluded_tests.txt" \
+    > "$work/excluded_entries.txt"
+  classes=$(sed 's/::.*//' "$work/excluded_entries.txt" | sort -u)
+  for side in before after; do
+    listing="$work/$side/keras-openvino/excluded_tests.txt"
+    cp "$listing" "$work/$side.excluded_tests.txt"
+    : > "$listing"
+    files=$(cd "$work/$side/keras" && for class in $classes; do
+      grep -rl --include='*_test.py' "^class $class\b" keras || true
+    done | grep -v -e '^keras/src/applications' -e '^keras/src/wrappers' |
+      sort -u)
+    # shellcheck disable=SC2086
+    ONLY_TESTS_MATCHING="$work/excluded_entries.txt" \
+      run_side "$side" "$work/$side.excluded.xml" "$work/$side.excluded.log" \
+      $files -p only_matching --continue-on-collection-errors &
+  done
+  wait
+  for side in before after; do
+    cp "$work/$side.excluded_tests.txt" \
+      "$work/$side/keras-openvino/excluded_tests.txt"
+  done
+
+  # The series' own tests, where the series puts them.
+  (cd "$work/after/keras-openvino" &&
+    KERAS_HOME="$work/after/keras-openvino/.github/workflows/config" \
+    PYTHONPATH="$work/after/keras-openvino:$work/after/keras" \
+    "$venv/bin/python" -m pytest keras_openvino integration_tests -q \
+      -p no:cacheprovider -o junit_family=xunit1 \
+      --junitxml="$work/series_tests.xml") > "$work/series_tests.log" 2>&1 ||
+    true
+
+  "$venv/bin/python" -m tools.upstream_check --work "$work" --scope "$scope" \
+    --seconds $(($(date +%s) - started))
 }
-for side in before after; do
-  run_side "$side" "$work/$side.xml" "$work/$side.log" "${targets[@]}" \
-    -n 1 --dist loadfile &
-done
-wait
 
-# The excluded tests, with the list emptied: which pass on each side.
-grep -h -v '^\s*$' "$work/before/keras-openvino/excluded_tests.txt" \
-  > "$work/excluded_entries.txt"
-cat > "$work/only_excluded.py" <<'PY'
-import os
-
-import pytest
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    with open(os.environ["ONLY_TESTS_MATCHING"]) as listing:
-        fragments = [line.strip() for line in listing if line.strip()]
-    kept = [i for i in items if any(f in i.nodeid for f in fragments)]
-    config.hook.pytest_deselected(
-        items=[item for item in items if item not in kept]
-    )
-    items[:] = kept
-PY
-classes=$(sed 's/::.*//' "$work/excluded_entries.txt" | sort -u)
-for side in before after; do
-  listing="$work/$side/keras-openvino/excluded_tests.txt"
-  cp "$listing" "$work/$side.excluded_tests.txt"
-  : > "$listing"
-  files=$(cd "$work/$side/keras" && for class in $classes; do
-    grep -rl --include='*_test.py' "^class $class\b" keras || true
-  done | grep -v -e '^keras/src/applications' -e '^keras/src/wrappers' |
-    sort -u)
-  # shellcheck disable=SC2086
-  ONLY_TESTS_MATCHING="$work/excluded_entries.txt" \
-    run_side "$side" "$work/$side.excluded.xml" "$work/$side.excluded.log" \
-    $files -p only_excluded &
-done
-wait
-for side in before after; do
-  cp "$work/$side.excluded_tests.txt" \
-    "$work/$side/keras-openvino/excluded_tests.txt"
-done
-
-# The series' own tests, where the series puts them.
-(cd "$work/after/keras-openvino" &&
-  KERAS_HOME="$work/after/keras-openvino/.github/workflows/config" \
-  PYTHONPATH="$work/after/keras-openvino:$work/after/keras" \
-  "$venv/bin/python" -m pytest keras_openvino integration_tests -q \
-    -p no:cacheprovider -o junit_family=xunit1 \
-    --junitxml="$work/series_tests.xml") > "$work/series_tests.log" 2>&1 ||
-  true
-
-"$venv/bin/python" -m tools.upstream_check --work "$work" --scope "$scope" \
-  --seconds $(($(date +%s) - started))
+main "$@"

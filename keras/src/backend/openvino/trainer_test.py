@@ -6,6 +6,7 @@ import pytest
 from keras.src import backend
 from keras.src import layers
 from keras.src import models
+from keras.src import ops
 from keras.src import testing
 
 pytestmark = pytest.mark.skipif(
@@ -37,7 +38,7 @@ class PredictPrecisionTest(testing.TestCase):
         rng = np.random.default_rng(1)
         model, _, _ = dense_model(rng, 64, 4)
         x = rng.standard_normal((16, 64)).astype("float32")
-        eager = backend.convert_to_numpy(model(x))
+        eager = ops.convert_to_numpy(model(x))
         predicted = model.predict(x, batch_size=16, verbose=0)
         self.assertAllClose(predicted, eager, rtol=1e-6, atol=1e-6)
 
