@@ -217,6 +217,11 @@ def rerun_on_both_sides(test_id, bare, timeout):
     return failures
 
 
+def titled_list(title, items):
+    """Report lines: `title: count.`, then the items as a list."""
+    return ["", f"{title}: {len(items)}."] + [f"- `{item}`" for item in items]
+
+
 def write_report(
     path,
     rows,
@@ -268,11 +273,7 @@ def write_report(
         f"{change}, {reruns['release']} without"
         for test_id, reruns in flaky.items()
     ]
-    lines += [
-        "",
-        f"Tests that pass only with {change}: {len(newly_passing)}.",
-    ]
-    lines += [f"- `{test_id}`" for test_id in newly_passing]
+    lines += titled_list(f"Tests that pass only with {change}", newly_passing)
     lines += [
         "",
         "Per module with a failure or an error on either side (modules "
