@@ -94,31 +94,48 @@ def failure_messages(report):
     return messages
 
 
-def series_section(work):
-    results = read(work / "series_tests.xml", work / "series_tests.log")
+def test_run_lines(title, report, log):
+    """A test run's counts, its failures by message, and how many failures
+    are not the branch's."""
+    results = read(report, log)
     counts = collections.Counter(results.values())
     failed = counts["failed"] + counts["error"]
-    lines = [
-        "",
-        "The series' own tests, in the patched keras-openvino "
-        "(`pytest keras_openvino integration_tests`): "
-        f"{counts['passed']} passed, {failed} failed or error, "
-        f"{counts['skipped']} skipped.",
-    ]
-    messages = failure_messages(work / "series_tests.xml")
-    if messages:
-        lines.append("Failures and errors by message:")
-        lines += [
-            f"- {count}: `{message}`" for message, count in messages.items()
-        ]
+    messages = failure_messages(report)
     unexplained = sum(
         count
         for message, count in messages.items()
         if message != BRANCH_FAILURE
     )
-    lines.append(
-        f"Failures other than the branch's `{BRANCH_FAILURE}`: {unexplained}."
-    )
+    lines = [
+        f"- {title}: {counts['passed']} passed, {failed} failed or error, "
+        f"{counts['skipped']} skipped; failures other than the branch's: "
+        f"{unexplained}."
+    ]
+    lines += [
+        f"  - {count}: `{message}`" for message, count in messages.items()
+    ]
+    return lines, unexplained
+
+
+def series_section(work):
+    """The series' own tests (`pytest keras_openvino integration_tests` in
+    the patched keras-openvino), after each patch and after all."""
+    lines = [
+        "",
+        "The series' own tests, `pytest keras_openvino integration_tests` "
+        "in keras-openvino patched up to each patch (the snapshot of "
+        f"Keras's branch fails every model call with `{BRANCH_FAILURE}`):",
+        "",
+    ]
+    unexplained = 0
+    stages = sorted(work.glob("stage*.xml"), key=lambda p: int(p.stem[5:]))
+    patches = sorted((work / "series").glob("*.patch"))
+    for report, patch in zip(stages, patches):
+        stage_lines, count = test_run_lines(
+            f"up to `{patch.stem}`", report, report.with_suffix(".log")
+        )
+        lines += stage_lines
+        unexplained += count
     return lines, unexplained
 
 
@@ -143,6 +160,7 @@ def main(argv=None):
     parser.add_argument("--work", type=pathlib.Path, required=True)
     parser.add_argument("--scope", choices=sorted(SCOPES), default="numpy")
     parser.add_argument("--seconds", type=float, default=0.0)
+    parser.add_argument("--total-seconds", type=float, default=0.0)
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     before = read(args.work / "before.xml", args.work / "before.log")
@@ -186,6 +204,10 @@ def main(argv=None):
     ruff, ruff_failures = ruff_section(args.work)
     with open(args.output, "a", encoding="utf-8") as output:
         output.write("\n".join(excluded + series + ruff) + "\n")
+        output.write(
+            f"\nThe whole check took {args.total_seconds:.0f} s on this "
+            "machine, the environment included.\n"
+        )
     print(args.output.read_text())
     print(f"Reports and logs in {args.work}")
     failed = regressions or unremoved or series_failures or ruff_failures

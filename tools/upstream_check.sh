@@ -19,7 +19,10 @@
 #     or torch, which the OpenVINO backend does not use.
 # Then, on both sides, the tests that excluded_tests.txt names are run with
 # the list emptied, to see which ones the series makes pass; and on the
-# patched side, the series' own tests. Writes tools/upstream_check_result.md.
+# patched side, the series' own tests, after each patch and after all of
+# them; ruff (the version requirements-openvino.txt pins, as keras-openvino's
+# pre-commit does) with keras-openvino's settings. Writes
+# tools/upstream_check_result.md.
 set -euo pipefail
 
 # One function, parsed whole before it runs: editing this file while it
@@ -76,11 +79,13 @@ main() {
       "$venv/bin/python" -m pytest "$@" -p no:cacheprovider \
         -o junit_family=xunit1 --junitxml="$report") > "$log" 2>&1 || true
   }
+  suite_started=$(date +%s)
   for side in before after; do
     run_side "$side" "$work/$side.xml" "$work/$side.log" "${targets[@]}" \
       -n 1 --dist loadfile &
   done
   wait
+  suite_seconds=$(($(date +%s) - suite_started))
 
   # The excluded tests, with the list emptied: which pass on each side.
   grep -h -v '^\s*$' "$work/before/keras-openvino/excluded_tests.txt" \
@@ -105,17 +110,30 @@ main() {
       "$work/$side/keras-openvino/excluded_tests.txt"
   done
 
-  # The series' own tests, where the series puts them.
-  (cd "$work/after/keras-openvino" &&
-    KERAS_HOME="$work/after/keras-openvino/.github/workflows/config" \
-    PYTHONPATH="$work/after/keras-openvino:$work/after/keras" \
-    "$venv/bin/python" -m pytest keras_openvino integration_tests -q \
-      -p no:cacheprovider -o junit_family=xunit1 \
-      --junitxml="$work/series_tests.xml") > "$work/series_tests.log" 2>&1 ||
-    true
+  # Each stage on its own: patches 1..k applied to a fresh copy, and the
+  # tests present at that stage run.
+  stage=0
+  for patch in "$work"/series/*.patch; do
+    stage=$((stage + 1))
+    copy="$work/stage$stage/keras-openvino"
+    mkdir -p "$work/stage$stage"
+    cp -r "$work/before/keras-openvino" "$copy"
+    for applied in $(ls "$work"/series/*.patch | head -n "$stage"); do
+      git -C "$copy" apply "$applied"
+    done
+    own_tests=(keras_openvino)
+    if [ -d "$copy/integration_tests" ]; then own_tests+=(integration_tests); fi
+    (cd "$copy" &&
+      KERAS_HOME="$copy/.github/workflows/config" \
+      PYTHONPATH="$copy:$work/after/keras" \
+      "$venv/bin/python" -m pytest "${own_tests[@]}" -q \
+        -p no:cacheprovider -o junit_family=xunit1 \
+        --junitxml="$work/stage$stage.xml") > "$work/stage$stage.log" 2>&1 ||
+      true
+  done
 
   "$venv/bin/python" -m tools.upstream_check --work "$work" --scope "$scope" \
-    --seconds $(($(date +%s) - started))
+    --seconds "$suite_seconds" --total-seconds $(($(date +%s) - started))
 }
 
 main "$@"
