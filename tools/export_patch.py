@@ -54,11 +54,6 @@ class KerasLayout:
     name = "keras"
     package = "keras"
     excluded_tests = EXCLUDED_TESTS
-    # Words of the PR descriptions that name the backend's files.
-    PLACES = {
-        "{backend}": "keras/src/backend/openvino",
-        "{excluded_tests}": EXCLUDED_TESTS,
-    }
 
     def path(self, relative):
         return relative
@@ -71,9 +66,13 @@ class KerasLayout:
         return texts
 
     def describe(self, description):
-        for placeholder, place in self.PLACES.items():
-            description = description.replace(placeholder, place)
-        return description
+        """A PR description with each `{backend}/file.py` where this layout
+        puts the backend's file."""
+        return re.sub(
+            r"\{backend\}/(\w+\.py)",
+            lambda match: self.path(BACKEND + match.group(1)),
+            description,
+        )
 
 
 class KerasOpenVINOLayout(KerasLayout):
@@ -86,10 +85,6 @@ class KerasOpenVINOLayout(KerasLayout):
     name = "keras-openvino"
     package = "keras_openvino"
     excluded_tests = "excluded_tests.txt"
-    PLACES = {
-        "{backend}": "keras_openvino/src",
-        "{excluded_tests}": "excluded_tests.txt",
-    }
 
     def __init__(self, root):
         self.root = root
