@@ -13,7 +13,12 @@ from xml.etree import ElementTree
 from tools import release_suite_check
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = TREE_ROOT / "tools" / "upstream_check_result.md"
+
+
+def default_output(scope):
+    return TREE_ROOT / "tools" / f"upstream_check_{scope}.md"
+
+
 SCOPES = {
     "numpy": "`keras/src/ops/numpy_test.py` only",
     "full": "`pytest keras` without `keras/src/applications` and "
@@ -31,7 +36,7 @@ def entry_outcome(entry, results):
     """`passed` when every test the entry names passes."""
     matching = [o for test_id, o in results.items() if entry in test_id]
     if not matching:
-        return "no test"
+        return "not collected"
     failed = sum(outcome in ("failed", "error") for outcome in matching)
     if failed:
         return f"{failed} of {len(matching)} fail"
@@ -64,6 +69,16 @@ def excluded_section(before, after, entries, kept, listing):
                 stale.append(entry)
             else:
                 unremoved.append(entry)
+    not_collected = sorted(
+        test_id.removeprefix("collect ")
+        for test_id in set(before) | set(after)
+        if test_id.startswith("collect ")
+    )
+    lines += release_suite_check.titled_list(
+        "Modules with excluded tests that cannot be collected in this "
+        "environment (the run's log says why)",
+        not_collected,
+    )
     lines += release_suite_check.titled_list(
         "Entries the series makes pass but keeps", unremoved
     )
@@ -161,8 +176,9 @@ def main(argv=None):
     parser.add_argument("--scope", choices=sorted(SCOPES), default="numpy")
     parser.add_argument("--seconds", type=float, default=0.0)
     parser.add_argument("--total-seconds", type=float, default=0.0)
-    parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=pathlib.Path)
     args = parser.parse_args(argv)
+    args.output = args.output or default_output(args.scope)
     before = read(args.work / "before.xml", args.work / "before.log")
     after = read(args.work / "after.xml", args.work / "after.log")
     modules = sorted(

@@ -22,7 +22,7 @@
 # patched side, the series' own tests, after each patch and after all of
 # them; ruff (the version requirements-openvino.txt pins, as keras-openvino's
 # pre-commit does) with keras-openvino's settings. Writes
-# tools/upstream_check_result.md.
+# tools/upstream_check_<scope>.md.
 set -euo pipefail
 
 # One function, parsed whole before it runs: editing this file while it

@@ -410,7 +410,10 @@ class EagerEvaluationTest(testing.TestCase):
         ("randint", lambda: random.randint((64,), 0, 1000, seed=42)),
         ("uniform", lambda: random.uniform((64,), seed=7)),
         ("normal", lambda: random.normal((64,), seed=3)),
-        ("categorical", lambda: random.categorical(np.zeros((2, 5)), 8, seed=9)),
+        (
+            "categorical",
+            lambda: random.categorical(np.zeros((2, 5)), 8, seed=9),
+        ),
     )
     def test_a_random_tensor_has_one_value(self, draw):
         # OpenVINO's reference kernels advance a random node's generator at
