@@ -56,14 +56,7 @@ site=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['pur
 scratch="$work/keras-openvino"
 mkdir -p "$scratch"
 cp -r "$site/keras_openvino" "$scratch/"
-cat > "$scratch/conftest.py" <<'PY'
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "openvino")
-# Keras imports its pluggable backend itself: importing the backend package
-# first would find Keras half-initialized.
-import keras  # noqa: E402, F401
-PY
+# The series brings the conftest.py that keras-openvino's tests need.
 (cd "$scratch" && for patch in "$work"/series/*.patch; do
   git apply "$patch" || exit 1
 done) > "$work/apply.log" 2>&1
