@@ -462,11 +462,14 @@ class TreeModule:
     def __init__(self, relative):
         self.relative = relative
         self.source = (TREE_ROOT / relative).read_text()
+        self.name = module_name_of(relative)
         self.blocks, self.lines = blocks_of(self.source)
         self.defined = {block.name for block in self.blocks if block.name}
+        tree = ast.parse(self.source)
+        self.every_use = used_names(tree)
         # Names bound by imports anywhere at the top level (under `if`s too).
         self.imported = {}
-        for node in ast.parse(self.source).body:
+        for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.ClassDef):
                 continue
             for child in ast.walk(node):
@@ -491,8 +494,8 @@ def tree_modules():
 
 
 def block_references(module, block, modules):
-    """The tree's definitions, as (file, name), that `block` uses."""
-    by_module = {module_name_of(r): r for r in modules}
+    """The tree's definitions, as (file, name), that `block` uses;
+    `modules` maps module names to the tree's modules."""
     bindings = dict(module.imported)
     for child in ast.walk(block.node):
         if isinstance(child, ast.Import | ast.ImportFrom):
@@ -508,12 +511,12 @@ def block_references(module, block, modules):
         if entry is None or entry[0] != "from":
             return
         _, source, imported, _ = entry
-        target = by_module.get(source)
-        if target and imported in modules[target].defined:
-            references.add((target, imported))
-        submodule = by_module.get(f"{source}.{imported}")
-        if submodule and attribute in modules[submodule].defined:
-            references.add((submodule, attribute))
+        target = modules.get(source)
+        if target and imported in target.defined:
+            references.add((target.relative, imported))
+        submodule = modules.get(f"{source}.{imported}")
+        if submodule and attribute in submodule.defined:
+            references.add((submodule.relative, attribute))
 
     for child in ast.walk(block.node):
         if isinstance(child, ast.Attribute) and isinstance(
@@ -527,17 +530,19 @@ def block_references(module, block, modules):
 
 def series_stages(modules):
     """For each concern, the (file, name) definitions present once it is
-    applied: its roots and previous stages' with all they use."""
+    applied: its roots and previous stages' with all they use. File-level
+    statements come with their file's first definition."""
+    by_name = {module.name: module for module in modules.values()}
     uses = {
-        (relative, block.name): block_references(module, block, modules)
+        (relative, block.name): block_references(module, block, by_name)
         for relative, module in modules.items()
         for block in module.blocks
-        if block.name
+        if block.name and not module.is_file_level(block)
     }
     file_level = {
         relative: set().union(
             *(
-                block_references(module, block, modules)
+                block_references(module, block, by_name)
                 for block in module.blocks
                 if module.is_file_level(block)
             )
@@ -565,13 +570,6 @@ def series_stages(modules):
                 pending.extend(file_level[key[0]])
         stages.append(frozenset(present))
     unplaced = sorted(set(uses) - present)
-    unplaced = [
-        key
-        for key in unplaced
-        if not modules[key[0]].is_file_level(
-            next(b for b in modules[key[0]].blocks if b.name == key[1])
-        )
-    ]
     if unplaced:
         raise ExportError(
             "Definitions in no concern of the series: "
@@ -606,7 +604,6 @@ def stage_source(module, present):
     if not any((module.relative, block.name) in present for block in kept):
         return None
     used = set().union(*(used_names(block.node) for block in kept))
-    every_use = used_names(ast.parse(module.source))
     header_end = None
     dropped = []
     for index, block in enumerate(module.blocks):
@@ -614,7 +611,7 @@ def stage_source(module, present):
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = {bound_name(entry) for entry in import_entries(node)}
             # An import no definition uses stays as the tree has it.
-            if names & every_use and not names & used:
+            if names & module.every_use and not names & used:
                 dropped.append((block.start, block.end))
             continue
         if index == 0 and isinstance(node, ast.Expr):

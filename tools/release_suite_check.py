@@ -256,12 +256,9 @@ def write_report(
             f"| {shown} | {totals['tests']} | {totals[f'{side} passed']} | "
             f"{failing(totals, side)} | {totals[f'{side} skipped']} |"
         )
-    lines += [
-        "",
-        f"Tests that pass without {change} and fail with it: "
-        f"{len(regressions)}.",
-    ]
-    lines += [f"- `{test_id}`" for test_id in regressions]
+    lines += titled_list(
+        f"Tests that pass without {change} and fail with it", regressions
+    )
     lines += [
         "",
         f"Tests that failed only with {change}, then failed on both sides "
