@@ -1,3 +1,4 @@
+import math
 import numbers
 import operator
 
@@ -330,92 +331,167 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     )
 
 
+# The CPU plugin compares and reduces int32 through float32, which holds
+# every integer up to this one: positions along an axis of at most this
+# many values are found exactly by reductions.
+EXACT_POSITIONS = 2 ** (np.finfo(np.float32).nmant + 1)
+# Eager `argmax`/`argmin` over all values cuts them into rows of this many:
+# the plugin reduces rows in parallel, and a whole array on one thread.
+ARG_EXTREMUM_ROW = 4096
+
+
+def _i32(value):
+    return ov_opset.constant(np.int32(value))
+
+
 def _first_index(x, axis, mode="max"):
     """The index of the first maximum (or minimum) of `x` along `axis`, kept
-    as size 1; of the first True for a boolean mask."""
+    as size 1; of the first True for a boolean mask. Exact for any length,
+    but the plugin's stable `TopK` is several times slower than reductions.
+    """
     one = ov_opset.constant(1, Type.i32)
     return ov_opset.topk(
         x, one, axis, mode, "value", Type.i32, stable=True
     ).output(1)
 
 
-def _first_nan_or(indices, is_nan, axis):
-    """`indices`, but the first NaN's index where `axis` holds a NaN, as
-    NumPy picks it."""
-    has_nan = ov_opset.reduce_logical_or(is_nan, [axis], True)
-    first_nan = _first_index(is_nan, axis)
-    return ov_opset.select(has_nan, first_nan, indices).output(0)
+def _first_true(mask, axis):
+    """The position of the first True of `mask` along `axis`, kept as size
+    1, and the axis' length, which stands for "none"; the length must be at
+    most `EXACT_POSITIONS`."""
+    rank = mask.get_output_partial_shape(0).rank.get_length()
+    length = ov_opset.gather(
+        ov_opset.shape_of(mask, Type.i32), _i32(axis), _i32(0)
+    )
+    positions = ov_opset.range(_i32(0), length, _i32(1), Type.i32)
+    if axis < rank - 1:
+        positions = ov_opset.unsqueeze(
+            positions, ov_opset.constant(list(range(1, rank - axis)))
+        )
+    first = ov_opset.reduce_min(
+        ov_opset.select(mask, positions, length), [axis], True
+    )
+    return first, length
 
 
-def _arg_extremum_indices(x, axis, mode):
-    indices = _first_index(x, axis, mode)
-    if not x.get_element_type().is_real():
-        return indices
-    # TopK orders NaN as it likes.
-    return _first_nan_or(indices, ov_opset.is_nan(x), axis)
+def _best_mask(keys, axes):
+    """Where the best value over `axes` lies (all ties).
+
+    `keys` are (output, reduce) pairs, most significant first: the best
+    value is the one whose keys are best in turn, each by its `reduce`
+    over `axes`. A later key is reduced over the values still in the
+    running only: the others get the lowest key (-1).
+    """
+    candidates = None
+    for key, reduce in keys:
+        if candidates is not None:
+            key = ov_opset.select(candidates, key, _i32(-1))
+        is_best = ov_opset.equal(key, reduce(key, axes, True))
+        candidates = (
+            is_best
+            if candidates is None
+            else ov_opset.logical_and(candidates, is_best)
+        )
+    return candidates
 
 
-def _float64_arg_extremum_indices(words, axis, mode):
-    """As `_arg_extremum_indices`, exactly, on float64 values held as their
-    four 16-bit words (least significant first, along the last axis).
+def _float_keys(x, mode):
+    reduce = ov_opset.reduce_max if mode == "max" else ov_opset.reduce_min
+    return [(x, reduce)], ov_opset.is_nan(x)
+
+
+def _float64_keys(words, mode):
+    """The keys of float64 values held as their four 16-bit words (least
+    significant first, along the last axis), and their NaN mask.
 
     The words become four digits, most significant first, whose
     lexicographic order is the values' order (reversed for `mode="min"`),
     with -0.0 equal to 0.0; each stays below 2**16, where the CPU plugin,
     which compares and selects integers through float32, is exact.
     """
-
-    def constant(value):
-        return ov_opset.constant(np.int32(value))
-
+    # One gather per word: the plugin's `Split` of the last axis is several
+    # times slower.
+    words = ov_opset.convert(words, Type.i32)
     low, middle, high, top = (
-        ov_opset.squeeze(word, constant(-1))
-        for word in ov_opset.split(
-            ov_opset.convert(words, Type.i32), constant(-1), 4
-        ).outputs()
+        ov_opset.gather(words, _i32(index), _i32(-1)) for index in range(4)
     )
-    negative = ov_opset.greater_equal(top, constant(0x8000))
-    top = ov_opset.bitwise_and(top, constant(0x7FFF))
+    negative = ov_opset.greater_equal(top, _i32(0x8000))
+    top = ov_opset.bitwise_and(top, _i32(0x7FFF))
     lower_sum = ov_opset.add(ov_opset.add(low, middle), high)
-    is_zero = ov_opset.equal(ov_opset.add(top, lower_sum), constant(0))
+    is_zero = ov_opset.equal(ov_opset.add(top, lower_sum), _i32(0))
     # Beyond infinity's pattern (0x7FF0, 0, 0, 0) lies NaN.
     is_nan = ov_opset.logical_or(
-        ov_opset.greater(top, constant(0x7FF0)),
+        ov_opset.greater(top, _i32(0x7FF0)),
         ov_opset.logical_and(
-            ov_opset.equal(top, constant(0x7FF0)),
-            ov_opset.greater(lower_sum, constant(0)),
+            ov_opset.equal(top, _i32(0x7FF0)),
+            ov_opset.greater(lower_sum, _i32(0)),
         ),
     )
     # Negative values order by decreasing magnitude, below the positives.
     digits = [
         ov_opset.select(
             negative,
-            ov_opset.subtract(constant(0x7FFF), top),
-            ov_opset.add(top, constant(0x8000)),
+            ov_opset.subtract(_i32(0x7FFF), top),
+            ov_opset.add(top, _i32(0x8000)),
         )
     ]
     for word in (high, middle, low):
         digits.append(
             ov_opset.select(
-                negative, ov_opset.subtract(constant(0xFFFF), word), word
+                negative, ov_opset.subtract(_i32(0xFFFF), word), word
             )
         )
-    zero_digits = (0x8000, 0, 0, 0)
-    candidates = None
-    for digit, zero_digit in zip(digits, zero_digits):
-        digit = ov_opset.select(is_zero, constant(zero_digit), digit)
+    keys = []
+    # NaN comes first in either mode: its keys are above any number's,
+    # and the same for every NaN.
+    nan_digits = (0x10000, 0, 0, 0)
+    for digit, zero_digit, nan_digit in zip(
+        digits, (0x8000, 0, 0, 0), nan_digits
+    ):
+        digit = ov_opset.select(is_zero, _i32(zero_digit), digit)
         if mode == "min":
-            digit = ov_opset.subtract(constant(0xFFFF), digit)
-        if candidates is not None:
-            digit = ov_opset.select(candidates, digit, constant(-1))
-        best = ov_opset.reduce_max(digit, [axis], True)
-        is_best = ov_opset.equal(digit, best)
-        candidates = (
-            is_best
-            if candidates is None
-            else ov_opset.logical_and(candidates, is_best)
-        )
-    return _first_nan_or(_first_index(candidates, axis), is_nan, axis)
+            digit = ov_opset.subtract(_i32(0xFFFF), digit)
+        digit = ov_opset.select(is_nan, _i32(nan_digit), digit)
+        keys.append((digit, ov_opset.reduce_max))
+    return keys, None
+
+
+def _extremum_keys(x, mode, float64_words):
+    if float64_words:
+        return _float64_keys(x, mode)
+    return _float_keys(x, mode)
+
+
+def _arg_extremum_indices(x, axis, mode, float64_words, by_reduction):
+    """The first extremum's index along `axis`, kept as size 1; the first
+    NaN's where the axis holds one, as NumPy picks it. `by_reduction`
+    (faster) needs an axis of at most `EXACT_POSITIONS` values."""
+    if not (float64_words or x.get_element_type().is_real()):
+        return _first_index(x, axis, mode)
+    keys, is_nan = _extremum_keys(x, mode, float64_words)
+    if by_reduction:
+        first, length = _first_true(_best_mask(keys, [axis]), axis)
+        # The plugin's reduction may start from the lowest finite value:
+        # an axis of -inf alone (+inf for the minimum) then matches
+        # nothing, and its first value is the answer.
+        indices = ov_opset.select(
+            ov_opset.less(first, length), first, _i32(0)
+        ).output(0)
+    elif float64_words:
+        indices = _first_index(_best_mask(keys, [axis]), axis)
+    else:
+        # TopK orders NaN as it likes: the first NaN is found apart.
+        indices = _first_index(x, axis, mode)
+    if is_nan is None:
+        # The keys put the first NaN first already.
+        return indices
+    if by_reduction:
+        first_nan, length = _first_true(is_nan, axis)
+        has_nan = ov_opset.less(first_nan, length)
+    else:
+        first_nan = _first_index(is_nan, axis)
+        has_nan = ov_opset.reduce_logical_or(is_nan, [axis], True)
+    return ov_opset.select(has_nan, first_nan, indices).output(0)
 
 
 def _check_reduced_size(shape, axis, mode):
@@ -429,17 +505,27 @@ def _check_reduced_size(shape, axis, mode):
         )
 
 
-def _arg_extremum_graph(x, axis, keepdims, mode, rank, float64_words=False):
+def _positions_are_exact(shape, axis):
+    """Whether the reduced axis (all of `shape` for None) is known to hold
+    at most `EXACT_POSITIONS` values; `shape` holds None where dynamic."""
+    reduced = shape if axis is None else [shape[axis]]
+    if None in reduced:
+        return False
+    return math.prod(reduced) <= EXACT_POSITIONS
+
+
+def _arg_extremum_graph(
+    x, axis, keepdims, mode, rank, by_reduction, float64_words=False
+):
     """The indices' graph on the output `x` of rank `rank` (plus an axis of
     words with `float64_words`), `axis` already canonical."""
     if axis is None:
         flat_shape = [-1, 4] if float64_words else [-1]
         x = ov_opset.reshape(x, ov_opset.constant(flat_shape), False)
     reduced_axis = 0 if axis is None else axis
-    if float64_words:
-        indices = _float64_arg_extremum_indices(x, reduced_axis, mode)
-    else:
-        indices = _arg_extremum_indices(x, reduced_axis, mode)
+    indices = _arg_extremum_indices(
+        x, reduced_axis, mode, float64_words, by_reduction
+    )
     if axis is None:
         result_shape = [1] * rank if keepdims else []
         return ov_opset.reshape(
@@ -448,6 +534,57 @@ def _arg_extremum_graph(x, axis, keepdims, mode, rank, float64_words=False):
     if not keepdims:
         return ov_opset.squeeze(indices, [reduced_axis]).output(0)
     return indices
+
+
+def _first_in_rows(columns, width):
+    """The flat index of the first row's entry below `width` (which stands
+    for "none"), or None."""
+    (rows,) = np.nonzero(columns < width)
+    if rows.size == 0:
+        return None
+    return int(rows[0]) * width + int(columns[rows[0]])
+
+
+def _arg_extremum_by_rows(values, dtype, mode, result_shape):
+    """Eager `argmax`/`argmin` of all of `values` (float16, float32, or
+    float64 as 16-bit words along a last axis of 4), cut into rows."""
+    float64_words = dtype == "float64"
+    count = len(values)
+    # `min` here is the backend's op.
+    width = ARG_EXTREMUM_ROW if count > ARG_EXTREMUM_ROW else count
+    num_rows = -(-count // width)
+    if num_rows * width != count:
+        # Copies of the first value never come first: they pad the rows.
+        padded = np.empty((num_rows * width,) + values.shape[1:], values.dtype)
+        padded[:count] = values
+        padded[count:] = values[0]
+        values = padded
+    rows = values.reshape((num_rows, width) + values.shape[1:])
+
+    def build_model():
+        parameter = ov_opset.parameter(
+            [-1] * rows.ndim,
+            Type(rows.dtype) if float64_words else OPENVINO_DTYPES[dtype],
+        )
+        keys, is_nan = _extremum_keys(parameter.output(0), mode, float64_words)
+        # Per row: the first NaN where the keys do not put it first, and
+        # where the first of the best values of all rows lies; the row's
+        # width where there is none.
+        masks = [_best_mask(keys, [0, 1])]
+        if is_nan is not None:
+            masks.insert(0, is_nan)
+        return ov.Model(
+            [_first_true(mask, 1)[0] for mask in masks], [parameter]
+        )
+
+    key = ("arg_extremum_by_rows", dtype, mode)
+    index = None
+    for columns in compiled_model_cache.run(key, build_model, [rows]):
+        if index is None:
+            index = _first_in_rows(columns.reshape(-1), width)
+    # No value matches the best one only when all are -inf (+inf for the
+    # minimum) and the plugin started its reduction from a finite value.
+    return np.full(result_shape, 0 if index is None else index, np.int32)
 
 
 # Dtypes whose `argmax`/`argmin` graph the CPU plugin runs exactly (checked
@@ -466,22 +603,35 @@ def _compiled_arg_extremum(x, dtype, axis, keepdims, mode):
     """Eager `argmax`/`argmin` of the native C-ordered `x` of Keras dtype
     `dtype`, one the plugin compares exactly (float64 as its 16-bit words),
     through a model compiled once per dtype, rank, axis and keepdims."""
-    words = dtype == "float64"
-    if words:
+    float64_words = dtype == "float64"
+    if float64_words:
         # The plugin would compare float64 as float32.
         x = x.reshape(x.shape + (1,)).view(np.uint16)
-    rank = x.ndim - words
+    rank = x.ndim - float64_words
+    if axis is None and is_float_dtype(dtype):
+        values = x.reshape((-1,) + x.shape[rank:])
+        result_shape = (1,) * rank if keepdims else ()
+        return tensor_from_numpy(
+            _arg_extremum_by_rows(values, dtype, mode, result_shape)
+        )
+    by_reduction = _positions_are_exact(x.shape[:rank], axis)
 
     def build_model():
         parameter = ov_opset.parameter(
-            [-1] * x.ndim, Type.u16 if words else OPENVINO_DTYPES[dtype]
+            [-1] * x.ndim, Type.u16 if float64_words else OPENVINO_DTYPES[dtype]
         )
         result = _arg_extremum_graph(
-            parameter.output(0), axis, keepdims, mode, rank, words
+            parameter.output(0),
+            axis,
+            keepdims,
+            mode,
+            rank,
+            by_reduction,
+            float64_words,
         )
         return ov.Model([result], [parameter])
 
-    key = ("arg_extremum", dtype, mode, rank, axis, keepdims)
+    key = ("arg_extremum", dtype, mode, rank, axis, keepdims, by_reduction)
     (result,) = compiled_model_cache.run(key, build_model, [x])
     return tensor_from_numpy(result)
 
@@ -513,24 +663,25 @@ def _arg_extremum(x, axis, keepdims, mode):
         # reference kernels, which compare them in their own type. A copy
         # that the graph owns: unlike the release's conversion, a constant
         # made of it takes one-element bf16 arrays of inf or NaN.
-        rank = x.ndim
         graph = _arg_extremum_graph(
-            constant_from_numpy(np.array(x)), axis, keepdims, mode, rank
+            constant_from_numpy(np.array(x)),
+            axis,
+            keepdims,
+            mode,
+            x.ndim,
+            _positions_are_exact(x.shape, axis),
         )
         return tensor_from_numpy(evaluate(graph, reference_kernels=True))
-    else:
-        x = get_ov_output(x)
-        shape = x.get_partial_shape()
-        if axis is not None:
-            axis = canonicalize_axis(axis, shape.rank.get_length())
-        _check_reduced_size(
-            [dim.get_length() if dim.is_static else None for dim in shape],
-            axis,
-            mode,
-        )
-    rank = x.get_partial_shape().rank.get_length()
+    x = get_ov_output(x)
+    shape = x.get_partial_shape()
+    rank = shape.rank.get_length()
+    if axis is not None:
+        axis = canonicalize_axis(axis, rank)
+    shape = [dim.get_length() if dim.is_static else None for dim in shape]
+    _check_reduced_size(shape, axis, mode)
+    by_reduction = _positions_are_exact(shape, axis)
     return OpenVINOKerasTensor(
-        _arg_extremum_graph(x, axis, keepdims, mode, rank)
+        _arg_extremum_graph(x, axis, keepdims, mode, rank, by_reduction)
     )
 
 

@@ -715,6 +715,65 @@ class ArgExtremumParityTest(testing.TestCase):
             self.assertSameIndices(run_compiled("argmax", x), np.int32(0))
 
 
+class ArgExtremumLayoutOfWorkTest(testing.TestCase):
+    """The eager paths cut all values into rows (padded with copies of the
+    first value), or reduce along the axis; past `EXACT_POSITIONS` values
+    along an axis, and in graphs of unknown length, `TopK` takes over."""
+
+    assertSameIndices = ArgExtremumParityTest.assertSameIndices
+
+    @parameterized.named_parameters(
+        named_product(
+            dtype=["float16", "float32", "float64"],
+            size=[1, 4095, 4096, 4097, 3 * 4096 + 5],
+            case=["best_last", "nan_last", "all_neg_inf", "all_pos_inf"],
+        )
+    )
+    def test_rows(self, dtype, size, case):
+        from keras.src.backend.openvino.numpy import ARG_EXTREMUM_ROW
+
+        self.assertEqual(ARG_EXTREMUM_ROW, 4096)
+        rng = np.random.default_rng(size)
+        x = rng.standard_normal(size).astype(dtype)
+        if case == "best_last":
+            x[-1], x[0] = np.inf, -np.inf
+        elif case == "nan_last":
+            x[-1] = np.nan
+        else:
+            x[:] = -np.inf if case == "all_neg_inf" else np.inf
+        for op, reference in ARG_OPS.items():
+            for keepdims in (False, True):
+                self.assertSameIndices(
+                    openvino_arg(op, x.reshape(1, -1), keepdims=keepdims),
+                    reference(x.reshape(1, -1), keepdims=keepdims),
+                )
+
+    def test_beyond_exact_positions(self):
+        from keras.src.backend.openvino.numpy import EXACT_POSITIONS
+
+        x = np.zeros((EXACT_POSITIONS + 3, 1), np.float16)
+        x[EXACT_POSITIONS + 1] = 1.0
+        x[EXACT_POSITIONS + 2] = -1.0
+        for op, reference in ARG_OPS.items():
+            for axis in (None, 0):
+                self.assertSameIndices(
+                    openvino_arg(op, x, axis=axis), reference(x, axis)
+                )
+
+    @parameterized.named_parameters(
+        named_product(op=list(ARG_OPS), axis=[None, 0, 1])
+    )
+    def test_graph_of_unknown_length(self, op, axis):
+        x = arg_extremum_data("float32", with_nan=True)
+        self.assertSameIndices(
+            run_compiled(op, x, axis=axis), ARG_OPS[op](x, axis)
+        )
+        x = arg_extremum_data("float32", with_nan=False)
+        self.assertSameIndices(
+            run_compiled(op, x, axis=axis), ARG_OPS[op](x, axis)
+        )
+
+
 class ArgExtremumBadInputTest(testing.TestCase):
     @parameterized.named_parameters(
         ("axis_out_of_bounds", {"axis": 2}, ValueError, "axis 2"),
