@@ -50,7 +50,7 @@ def numpy_dtype(ov_type):
     return ML_DTYPES.get(ov_type) or np.dtype(ov_type.to_dtype())
 
 
-def _raw_bits(array):
+def raw_bits(array):
     """`array` viewed as unsigned integers of the same width."""
     return array.view(f"u{array.dtype.itemsize}")
 
@@ -66,7 +66,7 @@ def shared_ov_tensor(array):
         array = np.array(array, order="C")
     if array.dtype in _OV_TYPES_OF_ML_DTYPES:
         ov_type = _OV_TYPES_OF_ML_DTYPES[array.dtype]
-        return ov.Tensor(_raw_bits(array), array.shape, ov_type)
+        return ov.Tensor(raw_bits(array), array.shape, ov_type)
     return ov.Tensor(array, shared_memory=True)
 
 
@@ -83,7 +83,7 @@ def constant_from_numpy(array):
         # the bits into a tensor it owns.
         ov_type = _OV_TYPES_OF_ML_DTYPES[array.dtype]
         tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
-        _raw_bits(tensor.data)[...] = _raw_bits(array)
+        raw_bits(tensor.data)[...] = raw_bits(array)
         return ov.op.Constant(tensor).output(0)
     # A 0-d array is copied: OpenVINO does not share scalar memory. The op
     # class itself, not `opset.constant`, whose decorators cost more than

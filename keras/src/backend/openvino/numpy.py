@@ -14,6 +14,7 @@ from keras.src.backend.common import is_float_dtype
 from keras.src.backend.common import standardize_dtype
 from keras.src.backend.common.backend_utils import canonicalize_axis
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
+from keras.src.backend.openvino.core import ROW_CHUNK_BYTES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import compiled_model_cache
 from keras.src.backend.openvino.core import constant_from_numpy
@@ -23,9 +24,14 @@ from keras.src.backend.openvino.core import evaluate
 from keras.src.backend.openvino.core import get_ov_output
 from keras.src.backend.openvino.core import is_concrete
 from keras.src.backend.openvino.core import numpy_dtype
+from keras.src.backend.openvino.core import raw_bits
 from keras.src.backend.openvino.core import tensor_from_numpy
 from keras.src.backend.openvino.numpy import cumprod
 from keras.src.backend.openvino.numpy import cumsum
+
+
+def _i32(value):
+    return ov_opset.constant(np.int32(value))
 
 
 def _nan_to_num_replacement(name, value, dtype):
@@ -96,6 +102,10 @@ FLOAT8_DTYPES = ("float8_e4m3fn", "float8_e5m2")
 # words it is cut into. The CPU plugin runs f64 as f32, and turns bf16
 # subnormals into zeros on the way to f32: neither survives a float graph.
 BIT_PATTERN_WORD_DTYPES = {"float64": np.int32, "bfloat16": np.int16}
+# Input bytes per run of the bit-pattern model: its buffers (top words,
+# masks) stay below this, and fewer runs save the plugin's fixed cost per
+# inference (about a third of a 1 MiB run).
+BIT_PATTERN_CHUNK_BYTES = 4 * ROW_CHUNK_BYTES
 
 
 def _as_words(value, word_dtype):
@@ -104,88 +114,62 @@ def _as_words(value, word_dtype):
     return value.reshape(-1, 1).view(word_dtype)
 
 
-def _bit_pattern_nan_to_num_graph(words, replacement_words, dtype):
-    """Builds `nan_to_num` on values held as integer words.
+def _bit_pattern_nan_to_num_graph(words, dtype):
+    """Builds where `nan_to_num` changes values held as integer words.
 
     Only ops that the CPU plugin runs exactly on integers are used: bitwise
-    ops, `subtract`, comparisons with zero (its other i32 comparisons, and
-    `select` of large values, go through float32), and data movement. NaN
-    and infinities are rare, so the values with an all-ones exponent are
-    found on their top word, and only those rows are classified and
-    scattered over a copy of the input.
+    ops, `subtract`, comparisons with zero (its other i32 comparisons go
+    through float32), and data movement. The values with an all-ones
+    exponent are found on their top word, and only those are classified.
 
     Args:
         words: Integer output of shape `(size, n)`: the values' words,
             least significant first.
-        replacement_words: Integer output of shape `(3, n)`: the words of
-            the nan, posinf and neginf replacements. As constants, the
-            plugin would round them through float32.
         dtype: The float dtype the words hold.
+
+    Returns:
+        The positions of NaN and infinities, shape `(count,)`, and what
+        each is: 0 for NaN, 1 for +inf, 2 for -inf.
     """
     info = ml_dtypes.finfo(dtype)
     word_type = words.get_element_type()
     num_words = info.bits // word_type.bitwidth
     top_fraction_bits = info.nmant - word_type.bitwidth * (num_words - 1)
-    exponent_mask = ov_opset.constant(
-        np.int32(((1 << info.nexp) - 1) << top_fraction_bits)
-    )
-    fraction_mask = ov_opset.constant(np.int32((1 << top_fraction_bits) - 1))
-    zero = ov_opset.constant(np.int32(0))
-    axis_0 = ov_opset.constant(np.int32(0))
-    axis_1 = ov_opset.constant(np.int32(1))
-    top_index = ov_opset.constant(np.int32(num_words - 1))
+    exponent_mask = _i32(((1 << info.nexp) - 1) << top_fraction_bits)
+    fraction_mask = _i32((1 << top_fraction_bits) - 1)
+    zero = _i32(0)
     # Sign-extended to int32, the top word is negative iff the value is.
     words = ov_opset.convert(words, Type.i32)
-    replacement_words = ov_opset.convert(replacement_words, Type.i32)
-
-    top = ov_opset.gather(words, top_index, axis_1)
+    top = ov_opset.gather(words, _i32(num_words - 1), _i32(1))
+    # Both sides are multiples of 2**top_fraction_bits with at most `nexp`
+    # significant bits: float32, through which the plugin compares int32,
+    # holds them exactly.
     exponent_all_ones = ov_opset.equal(
-        ov_opset.subtract(
-            ov_opset.bitwise_and(top, exponent_mask), exponent_mask
-        ),
-        zero,
+        ov_opset.bitwise_and(top, exponent_mask), exponent_mask
     )
-    # Rows holding NaN or an infinity, as an (count, 1) index tensor.
-    rows = ov_opset.transpose(
-        ov_opset.non_zero(exponent_all_ones, Type.i32),
-        ov_opset.constant([1, 0]),
+    positions = ov_opset.squeeze(
+        ov_opset.non_zero(exponent_all_ones, Type.i32), zero
     )
-    special = ov_opset.gather(words, ov_opset.squeeze(rows, [1]), axis_0)
-    special_top = ov_opset.gather(special, top_index, axis_1)
+    special_top = ov_opset.gather(top, positions, zero)
     fraction_is_zero = ov_opset.equal(
         ov_opset.bitwise_and(special_top, fraction_mask), zero
     )
-    if num_words > 1:
-        lower_words_are_zero = ov_opset.reduce_logical_and(
-            ov_opset.equal(
-                ov_opset.slice(
-                    special,
-                    ov_opset.constant([0]),
-                    ov_opset.constant([num_words - 1]),
-                    ov_opset.constant([1]),
-                    ov_opset.constant([1]),
-                ),
-                zero,
-            ),
-            ov_opset.constant([1]),
-            False,
+    # The lower words of those values only, from the flat words.
+    flat_words = ov_opset.reshape(words, _i32([-1]), False)
+    first_words = ov_opset.multiply(positions, _i32(num_words))
+    for index in range(num_words - 1):
+        lower_word = ov_opset.gather(
+            flat_words, ov_opset.add(first_words, _i32(index)), zero
         )
         fraction_is_zero = ov_opset.logical_and(
-            fraction_is_zero, lower_words_are_zero
+            fraction_is_zero, ov_opset.equal(lower_word, zero)
         )
-    # Row 0 of `replacement_words` for NaN, 1 for +inf, 2 for -inf.
-    replacement_row = ov_opset.select(
+    kinds = ov_opset.select(
         fraction_is_zero,
-        ov_opset.select(
-            ov_opset.less(special_top, zero),
-            ov_opset.constant(np.int32(2)),
-            ov_opset.constant(np.int32(1)),
-        ),
+        ov_opset.select(ov_opset.less(special_top, zero), _i32(2), _i32(1)),
         zero,
     )
-    updates = ov_opset.gather(replacement_words, replacement_row, axis_0)
-    result = ov_opset.scatter_nd_update(words, rows, updates)
-    return ov_opset.convert(result, word_type).output(0)
+    return positions.output(0), kinds.output(0)
 
 
 def _nan_to_num_array(x, dtype, nan, posinf, neginf):
@@ -205,23 +189,29 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         )
 
         def build_model():
-            word_type = Type(np.dtype(word_dtype))
-            num_words = words.shape[1]
-            x_words = ov_opset.parameter([-1, num_words], word_type)
-            replacement_words = ov_opset.parameter([3, num_words], word_type)
-            result = _bit_pattern_nan_to_num_graph(
-                x_words.output(0), replacement_words.output(0), dtype
+            x_words = ov_opset.parameter(
+                [-1, words.shape[1]], Type(np.dtype(word_dtype))
             )
-            return ov.Model([result], [x_words, replacement_words])
+            outputs = _bit_pattern_nan_to_num_graph(x_words.output(0), dtype)
+            return ov.Model(list(outputs), [x_words])
 
-        # One compiled model per dtype, whatever the shape or replacements.
-        result = compiled_model_cache.run_rows(
-            ("nan_to_num", dtype),
-            build_model,
-            words,
-            _as_words(replacements, word_dtype),
-        )
-        return result.view(x.dtype).reshape(x.shape)
+        # One compiled model per dtype, whatever the shape or replacements,
+        # run on chunks that keep the plugin's buffers small. It finds what
+        # changes; the replacements are written here, as raw bits, into the
+        # copy the call returns: the plugin copies integer arrays several
+        # times slower than NumPy does.
+        result = x.copy()
+        result_bits = raw_bits(result.reshape(-1))
+        replacement_bits = raw_bits(replacements)
+        chunk = BIT_PATTERN_CHUNK_BYTES // words[:1].nbytes
+        for start in range(0, len(words), chunk):
+            positions, kinds = compiled_model_cache.run(
+                ("nan_to_num", dtype),
+                build_model,
+                [words[start : start + chunk]],
+            )
+            result_bits[start + positions] = replacement_bits[kinds]
+        return result
 
     custom = np.stack(
         [value for value in (nan, posinf, neginf) if value is not None]
@@ -338,10 +328,6 @@ EXACT_POSITIONS = 2 ** (np.finfo(np.float32).nmant + 1)
 # Eager `argmax`/`argmin` over all values cuts them into rows of this many:
 # the plugin reduces rows in parallel, and a whole array on one thread.
 ARG_EXTREMUM_ROW = 4096
-
-
-def _i32(value):
-    return ov_opset.constant(np.int32(value))
 
 
 def _first_index(x, axis, mode="max"):

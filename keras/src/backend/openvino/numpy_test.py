@@ -255,6 +255,24 @@ class NanToNumParityTest(testing.TestCase):
             self.assertSameBits(openvino_nan_to_num(x), expected)
 
     @parameterized.named_parameters(
+        named_product(dtype=["float64", "bfloat16"], custom=[False, True])
+    )
+    def test_bit_patterns_across_runs(self, dtype, custom):
+        from keras.src.backend.openvino.numpy import BIT_PATTERN_CHUNK_BYTES
+
+        # Two runs and a short third, special values on each run's edges.
+        per_run = BIT_PATTERN_CHUNK_BYTES // np.dtype(dtype).itemsize
+        x = np.resize(special_values(dtype), 2 * per_run + 7).astype(dtype)
+        rng = np.random.default_rng(4)
+        rng.shuffle(x)
+        for edge in (0, per_run - 1, per_run, 2 * per_run - 1, 2 * per_run):
+            x[edge] = [np.nan, np.inf, -np.inf][edge % 3]
+        kwargs = {"nan": 2.5, "posinf": -1e-45, "neginf": 7} if custom else {}
+        self.assertSameBits(
+            openvino_nan_to_num(x, **kwargs), reference_nan_to_num(x, **kwargs)
+        )
+
+    @parameterized.named_parameters(
         named_product(dtype=FLOAT_DTYPES + FLOAT8_DTYPES)
     )
     def test_input_is_never_modified(self, dtype):
