@@ -11,6 +11,7 @@ from openvino import Type
 from keras.src.backend.common import KerasVariable
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import get_device
+from keras.src.backend.openvino.core import ov_to_keras_type
 
 # How this backend compiles every model. The CPU plugin's default precision
 # is bf16 on CPUs that have it, which would round float32 results.
@@ -68,6 +69,25 @@ def shared_ov_tensor(array):
         ov_type = _OV_TYPES_OF_ML_DTYPES[array.dtype]
         return ov.Tensor(raw_bits(array), array.shape, ov_type)
     return ov.Tensor(array, shared_memory=True)
+
+
+class OpenVINOKerasTensor(OpenVINOKerasTensor):
+    def __init__(self, x, data=None):
+        self.output = x
+        self.data = data
+        self.dtype = ov_to_keras_type(x.get_element_type())
+        partial_shape = x.get_partial_shape()
+        if partial_shape.rank.is_dynamic:
+            self.shape = None
+            self.ndim = None
+            return
+        self.ndim = partial_shape.rank.get_length()
+        # Indexed, not iterated: Python iterates a PartialShape through
+        # `IndexError`, which costs more than a small eager op.
+        dims = (partial_shape[axis] for axis in range(self.ndim))
+        self.shape = tuple(
+            dim.get_length() if dim.is_static else None for dim in dims
+        )
 
 
 def tensor_from_numpy(array):

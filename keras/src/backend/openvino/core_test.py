@@ -13,6 +13,7 @@ from keras.src import backend
 from keras.src import ops
 from keras.src import random
 from keras.src import testing
+from keras.src.testing.test_utils import named_product
 
 pytestmark = pytest.mark.skipif(
     backend.backend() != "openvino",
@@ -425,6 +426,55 @@ class EagerEvaluationTest(testing.TestCase):
             ops.convert_to_numpy(ops.argmax(ops.reshape(x, (-1,)))),
             np.argmax(first),
         )
+
+
+class KerasTensorConstructionTest(testing.TestCase):
+    """`OpenVINOKerasTensor` takes its shape, dtype and data as Keras
+    expects them, None for what is dynamic."""
+
+    @parameterized.named_parameters(
+        named_product(
+            dtype=[
+                "bfloat16",
+                "bool",
+                "float16",
+                "float32",
+                "float64",
+                "float8_e4m3fn",
+                "float8_e5m2",
+                "int8",
+                "int16",
+                "int32",
+                "int64",
+                "uint8",
+                "uint16",
+                "uint32",
+                "uint64",
+            ],
+            shape=["scalar", "vector", "rank_3", "partly_dynamic", "dynamic"],
+        )
+    )
+    def test_shape_dtype_and_data(self, dtype, shape):
+        partial_shapes = {
+            "scalar": ([], ()),
+            "vector": ([5], (5,)),
+            "rank_3": ([2, 0, 3], (2, 0, 3)),
+            "partly_dynamic": ([-1, 4], (None, 4)),
+            "dynamic": (ov.PartialShape.dynamic(), None),
+        }
+        partial_shape, expected_shape = partial_shapes[shape]
+        output = ov_opset.parameter(
+            partial_shape, core.OPENVINO_DTYPES[dtype]
+        ).output(0)
+        data = object()
+        tensor = core.OpenVINOKerasTensor(output, data=data)
+        self.assertEqual(tensor.shape, expected_shape)
+        self.assertEqual(
+            tensor.ndim, None if expected_shape is None else len(expected_shape)
+        )
+        self.assertEqual(tensor.dtype, dtype)
+        self.assertIs(tensor.data, data)
+        self.assertEqual(tensor.output, output)
 
 
 class ReleaseConversionLimitTest(testing.TestCase):

@@ -642,6 +642,15 @@ def _arg_extremum(x, axis, keepdims, mode):
         if axis is not None:
             axis = canonicalize_axis(axis, x.ndim)
         _check_reduced_size(x.shape, axis, mode)
+        if x.size == 0:
+            # Another axis is empty: so is the result, and OpenVINO's
+            # reference kernels may crash on such a graph.
+            shape = list(x.shape)
+            if keepdims:
+                shape[axis] = 1
+            else:
+                del shape[axis]
+            return tensor_from_numpy(np.zeros(shape, np.int32))
         dtype = standardize_dtype(x.dtype)
         if dtype == "float64" or dtype in PLUGIN_EXACT_ARG_DTYPES:
             return _compiled_arg_extremum(x, dtype, axis, keepdims, mode)
@@ -655,7 +664,7 @@ def _arg_extremum(x, axis, keepdims, mode):
             keepdims,
             mode,
             x.ndim,
-            _positions_are_exact(x.shape, axis),
+            by_reduction=False,
         )
         return tensor_from_numpy(evaluate(graph, reference_kernels=True))
     x = get_ov_output(x)
