@@ -365,13 +365,14 @@ def _best_mask(keys, axes):
 
     `keys` are (output, reduce) pairs, most significant first: the best
     value is the one whose keys are best in turn, each by its `reduce`
-    over `axes`. A later key is reduced over the values still in the
-    running only: the others get the lowest key (-1).
+    over `axes`. A later key (int32, above int32's minimum) is reduced
+    over the values still in the running only: the others get the minimum.
     """
     candidates = None
     for key, reduce in keys:
         if candidates is not None:
-            key = ov_opset.select(candidates, key, _i32(-1))
+            lowest = _i32(np.iinfo(np.int32).min)
+            key = ov_opset.select(candidates, key, lowest)
         is_best = ov_opset.equal(key, reduce(key, axes, True))
         candidates = (
             is_best
@@ -387,59 +388,57 @@ def _float_keys(x, mode):
 
 
 def _float64_keys(words, mode):
-    """The keys of float64 values held as their four 16-bit words (least
+    """The keys of float64 values held as their two int32 words (least
     significant first, along the last axis), and their NaN mask.
 
-    The words become four digits, most significant first, whose
-    lexicographic order is the values' order (reversed for `mode="min"`),
-    with -0.0 equal to 0.0; each stays below 2**16, where the CPU plugin,
-    which compares and selects integers through float32, is exact.
+    The magnitude's 63 bits become four digits, most significant first,
+    negated for negative values (and all of them for `mode="min"`), whose
+    lexicographic order is the values' order; -0.0 and 0.0 both have zero
+    digits. Each digit has at most 17 significant bits, so float32, through
+    which the CPU plugin compares, selects and reduces int32, holds it
+    exactly.
     """
-    # One gather per word: the plugin's `Split` of the last axis is several
-    # times slower.
-    words = ov_opset.convert(words, Type.i32)
-    low, middle, high, top = (
-        ov_opset.gather(words, _i32(index), _i32(-1)) for index in range(4)
-    )
-    negative = ov_opset.greater_equal(top, _i32(0x8000))
-    top = ov_opset.bitwise_and(top, _i32(0x7FFF))
-    lower_sum = ov_opset.add(ov_opset.add(low, middle), high)
-    is_zero = ov_opset.equal(ov_opset.add(top, lower_sum), _i32(0))
-    # Beyond infinity's pattern (0x7FF0, 0, 0, 0) lies NaN.
+    low = ov_opset.gather(words, _i32(0), _i32(-1))
+    high = ov_opset.gather(words, _i32(1), _i32(-1))
+    zero = _i32(0)
+    # The exponent and top four fraction bits, times 2**16.
+    top = ov_opset.bitwise_and(high, _i32(0x7FFF0000))
+    digits = [
+        top,
+        # The next 16 fraction bits, then the low word's top bit.
+        ov_opset.add(
+            ov_opset.multiply(
+                ov_opset.bitwise_and(high, _i32(0xFFFF)), _i32(2)
+            ),
+            ov_opset.select(ov_opset.less(low, zero), _i32(1), zero),
+        ),
+        ov_opset.bitwise_and(low, _i32(0x7FFF0000)),
+        ov_opset.bitwise_and(low, _i32(0xFFFF)),
+    ]
+    infinity_top = _i32(0x7FF00000)
     is_nan = ov_opset.logical_or(
-        ov_opset.greater(top, _i32(0x7FF0)),
+        ov_opset.greater(top, infinity_top),
         ov_opset.logical_and(
-            ov_opset.equal(top, _i32(0x7FF0)),
-            ov_opset.greater(lower_sum, _i32(0)),
+            ov_opset.equal(top, infinity_top),
+            ov_opset.not_equal(
+                ov_opset.bitwise_or(
+                    ov_opset.bitwise_or(digits[1], digits[2]), digits[3]
+                ),
+                zero,
+            ),
         ),
     )
-    # Negative values order by decreasing magnitude, below the positives.
-    digits = [
-        ov_opset.select(
-            negative,
-            ov_opset.subtract(_i32(0x7FFF), top),
-            ov_opset.add(top, _i32(0x8000)),
+    negate = ov_opset.less(high, zero)
+    if mode == "min":
+        negate = ov_opset.logical_not(negate)
+    keys = [
+        (
+            ov_opset.select(negate, ov_opset.subtract(zero, digit), digit),
+            ov_opset.reduce_max,
         )
+        for digit in digits
     ]
-    for word in (high, middle, low):
-        digits.append(
-            ov_opset.select(
-                negative, ov_opset.subtract(_i32(0xFFFF), word), word
-            )
-        )
-    keys = []
-    # NaN comes first in either mode: its keys are above any number's,
-    # and the same for every NaN.
-    nan_digits = (0x10000, 0, 0, 0)
-    for digit, zero_digit, nan_digit in zip(
-        digits, (0x8000, 0, 0, 0), nan_digits
-    ):
-        digit = ov_opset.select(is_zero, _i32(zero_digit), digit)
-        if mode == "min":
-            digit = ov_opset.subtract(_i32(0xFFFF), digit)
-        digit = ov_opset.select(is_nan, _i32(nan_digit), digit)
-        keys.append((digit, ov_opset.reduce_max))
-    return keys, None
+    return keys, is_nan
 
 
 def _extremum_keys(x, mode, float64_words):
@@ -468,9 +467,6 @@ def _arg_extremum_indices(x, axis, mode, float64_words, by_reduction):
     else:
         # TopK orders NaN as it likes: the first NaN is found apart.
         indices = _first_index(x, axis, mode)
-    if is_nan is None:
-        # The keys put the first NaN first already.
-        return indices
     if by_reduction:
         first_nan, length = _first_true(is_nan, axis)
         has_nan = ov_opset.less(first_nan, length)
@@ -506,7 +502,7 @@ def _arg_extremum_graph(
     """The indices' graph on the output `x` of rank `rank` (plus an axis of
     words with `float64_words`), `axis` already canonical."""
     if axis is None:
-        flat_shape = [-1, 4] if float64_words else [-1]
+        flat_shape = [-1, 2] if float64_words else [-1]
         x = ov_opset.reshape(x, ov_opset.constant(flat_shape), False)
     reduced_axis = 0 if axis is None else axis
     indices = _arg_extremum_indices(
@@ -533,7 +529,7 @@ def _first_in_rows(columns, width):
 
 def _arg_extremum_by_rows(values, dtype, mode, result_shape):
     """Eager `argmax`/`argmin` of all of `values` (float16, float32, or
-    float64 as 16-bit words along a last axis of 4), cut into rows."""
+    float64 as int32 words along a last axis of 2), cut into rows."""
     float64_words = dtype == "float64"
     count = len(values)
     # `min` here is the backend's op.
@@ -553,12 +549,9 @@ def _arg_extremum_by_rows(values, dtype, mode, result_shape):
             Type(rows.dtype) if float64_words else OPENVINO_DTYPES[dtype],
         )
         keys, is_nan = _extremum_keys(parameter.output(0), mode, float64_words)
-        # Per row: the first NaN where the keys do not put it first, and
-        # where the first of the best values of all rows lies; the row's
-        # width where there is none.
-        masks = [_best_mask(keys, [0, 1])]
-        if is_nan is not None:
-            masks.insert(0, is_nan)
+        # Per row: where the first NaN, and the first of the best values of
+        # all rows, lie; the row's width where there is none.
+        masks = [is_nan, _best_mask(keys, [0, 1])]
         return ov.Model(
             [_first_true(mask, 1)[0] for mask in masks], [parameter]
         )
@@ -587,12 +580,12 @@ PLUGIN_EXACT_ARG_DTYPES = (
 
 def _compiled_arg_extremum(x, dtype, axis, keepdims, mode):
     """Eager `argmax`/`argmin` of the native C-ordered `x` of Keras dtype
-    `dtype`, one the plugin compares exactly (float64 as its 16-bit words),
+    `dtype`, one the plugin compares exactly (float64 as its int32 words),
     through a model compiled once per dtype, rank, axis and keepdims."""
     float64_words = dtype == "float64"
     if float64_words:
         # The plugin would compare float64 as float32.
-        x = x.reshape(x.shape + (1,)).view(np.uint16)
+        x = x.reshape(x.shape + (1,)).view(np.int32)
     rank = x.ndim - float64_words
     if axis is None and is_float_dtype(dtype):
         values = x.reshape((-1,) + x.shape[rank:])
@@ -604,7 +597,7 @@ def _compiled_arg_extremum(x, dtype, axis, keepdims, mode):
 
     def build_model():
         parameter = ov_opset.parameter(
-            [-1] * x.ndim, Type.u16 if float64_words else OPENVINO_DTYPES[dtype]
+            [-1] * x.ndim, Type.i32 if float64_words else OPENVINO_DTYPES[dtype]
         )
         result = _arg_extremum_graph(
             parameter.output(0),
