@@ -271,18 +271,20 @@ def _real_dtype(dtype):
 
 
 def _numpy_input(x):
-    """`x` as a native C-ordered array; Python values take Keras's dtypes."""
+    """`x` as a native C-ordered array, and its Keras dtype; Python values
+    take Keras's dtypes."""
     if isinstance(x, (np.ndarray, np.generic)):
         x = np.asarray(x)
-        _real_dtype(x.dtype)
+        dtype = _real_dtype(x.dtype)
     else:
         _real_dtype(np.asarray(x).dtype)
         x = convert_to_numpy(convert_to_tensor(x))
+        dtype = standardize_dtype(x.dtype)
     if not x.dtype.isnative:
         x = x.astype(x.dtype.newbyteorder("="))
     if not x.flags.c_contiguous:
         x = np.array(x, order="C")
-    return x
+    return x, dtype
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -294,8 +296,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         dtype = _real_dtype(x.dtype)
     data = None
     if not isinstance(x, OpenVINOKerasTensor) or is_concrete(x.output):
-        data = _numpy_input(x)
-        dtype = standardize_dtype(data.dtype)
+        data, dtype = _numpy_input(x)
     float_dtype = dtype if is_float_dtype(dtype) else "float32"
     nan = _nan_to_num_replacement("nan", nan, float_dtype)
     if posinf is not None:
@@ -631,7 +632,7 @@ def _arg_extremum(x, axis, keepdims, mode):
     if isinstance(x, OpenVINOKerasTensor) and is_concrete(x.output):
         x = convert_to_numpy(x)
     if isinstance(x, (np.ndarray, np.generic)):
-        x = _numpy_input(x)
+        x, dtype = _numpy_input(x)
         if axis is not None:
             axis = canonicalize_axis(axis, x.ndim)
         _check_reduced_size(x.shape, axis, mode)
@@ -644,7 +645,6 @@ def _arg_extremum(x, axis, keepdims, mode):
             else:
                 del shape[axis]
             return tensor_from_numpy(np.zeros(shape, np.int32))
-        dtype = standardize_dtype(x.dtype)
         if dtype == "float64" or dtype in PLUGIN_EXACT_ARG_DTYPES:
             return _compiled_arg_extremum(x, dtype, axis, keepdims, mode)
         # Other dtypes (64-bit integers, bfloat16, booleans, ...) go to the
