@@ -522,10 +522,11 @@ def _arg_extremum_graph(
 def _first_in_rows(columns, width):
     """The flat index of the first row's entry below `width` (which stands
     for "none"), or None."""
-    (rows,) = np.nonzero(columns < width)
-    if rows.size == 0:
+    hits = columns < width
+    row = int(hits.argmax())
+    if not hits[row]:
         return None
-    return int(rows[0]) * width + int(columns[rows[0]])
+    return row * width + int(columns[row])
 
 
 def _arg_extremum_by_rows(values, dtype, mode, result_shape):

@@ -715,15 +715,18 @@ class ArgExtremumParityTest(testing.TestCase):
         from keras.src.backend.openvino import core
 
         rng = np.random.default_rng(3)
-        openvino_arg(
-            "argmax", rng.standard_normal((4, 9)).astype(dtype), axis=1
-        )
-        before = core.compiled_model_cache.compilations
-        for shape in ((4, 9), (7, 2), (1, 30)):
-            x = (rng.standard_normal(shape) * 100).astype(dtype)
-            self.assertSameIndices(
-                openvino_arg("argmax", x, axis=1), np.argmax(x, axis=1)
+        for axis in (1, None):
+            openvino_arg(
+                "argmax", rng.standard_normal((4, 9)).astype(dtype), axis=axis
             )
+        before = core.compiled_model_cache.compilations
+        for shape in ((4, 9), (7, 2), (1, 30), (3, 5000)):
+            x = (rng.standard_normal(shape) * 100).astype(dtype)
+            for axis in (1, None):
+                self.assertSameIndices(
+                    openvino_arg("argmax", x, axis=axis),
+                    np.argmax(x, axis=axis),
+                )
         self.assertEqual(core.compiled_model_cache.compilations, before)
 
     def test_float64_in_a_graph_is_a_known_limit(self):
