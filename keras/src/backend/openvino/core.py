@@ -114,6 +114,7 @@ def constant_from_numpy(array):
 class _CompiledEntry:
     def __init__(self, compiled_model):
         self.compiled_model = compiled_model
+        # Counted once: every run reads its outputs one by one.
         self.num_outputs = len(compiled_model.outputs)
         self.idle_requests = []
         # The plugin keeps a memory pool per compiled model, as large as the
