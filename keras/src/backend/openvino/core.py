@@ -73,8 +73,16 @@ def shared_ov_tensor(array):
 
 class OpenVINOKerasTensor(OpenVINOKerasTensor):
     def __init__(self, x, data=None):
-        self.output = x
+        # `x` is None for an eager result held in `data` alone: its
+        # `Constant` is made when a graph first reads `output`, which a
+        # result converted straight back to NumPy never does.
+        self._output = x
         self.data = data
+        if x is None:
+            self.dtype = _keras_dtype(data.dtype)
+            self.shape = data.shape
+            self.ndim = data.ndim
+            return
         self.dtype = ov_to_keras_type(x.get_element_type())
         partial_shape = x.get_partial_shape()
         if partial_shape.rank.is_dynamic:
@@ -89,10 +97,33 @@ class OpenVINOKerasTensor(OpenVINOKerasTensor):
             dim.get_length() if dim.is_static else None for dim in dims
         )
 
+    @property
+    def output(self):
+        if self._output is None:
+            self._output = constant_from_numpy(self.data)
+        return self._output
+
+    @output.setter
+    def output(self, x):
+        self._output = x
+
+
+# Keras dtype names of NumPy dtypes, as `ov_to_keras_type` names the
+# OpenVINO type of each.
+_KERAS_DTYPES = {}
+
+
+def _keras_dtype(dtype):
+    name = _KERAS_DTYPES.get(dtype)
+    if name is None:
+        ov_type = _OV_TYPES_OF_ML_DTYPES.get(dtype) or Type(dtype)
+        name = _KERAS_DTYPES[dtype] = ov_to_keras_type(ov_type)
+    return name
+
 
 def tensor_from_numpy(array):
     """An eager `OpenVINOKerasTensor` of `array`, which it takes over."""
-    return OpenVINOKerasTensor(constant_from_numpy(array), data=array)
+    return OpenVINOKerasTensor(None, data=array)
 
 
 def constant_from_numpy(array):
@@ -114,8 +145,11 @@ def constant_from_numpy(array):
 class _CompiledEntry:
     def __init__(self, compiled_model):
         self.compiled_model = compiled_model
-        # Counted once: every run reads its outputs one by one.
-        self.num_outputs = len(compiled_model.outputs)
+        # Read once: every run reads its outputs one by one, in these dtypes.
+        self.output_dtypes = [
+            numpy_dtype(output.get_element_type())
+            for output in compiled_model.outputs
+        ]
         self.idle_requests = []
         # The plugin keeps a memory pool per compiled model, as large as the
         # largest result it made, even once every request is gone.
@@ -221,7 +255,7 @@ class CompiledModelCache:
         # model's inference.
         outputs = [
             request.get_output_tensor(index)
-            for index in range(entry.num_outputs)
+            for index in range(len(entry.output_dtypes))
         ]
         result_bytes = sum(tensor.byte_size for tensor in outputs)
         small = result_bytes <= MAX_COPIED_RESULT_BYTES
@@ -230,10 +264,8 @@ class CompiledModelCache:
         # they are, and their request is dropped so that no later call
         # writes over them.
         results = [
-            (np.array(tensor.data) if small else tensor.data).view(
-                numpy_dtype(tensor.element_type)
-            )
-            for tensor in outputs
+            (np.array(tensor.data) if small else tensor.data).view(dtype)
+            for tensor, dtype in zip(outputs, entry.output_dtypes)
         ]
         del outputs
         self._release(key, entry, request, result_bytes, small)
@@ -367,6 +399,11 @@ def evaluate(output, reference_kernels=False):
     return data.view(numpy_dtype(output.get_element_type()))
 
 
+def has_value(x):
+    """Whether the `OpenVINOKerasTensor` `x` is eager, not symbolic."""
+    return x._output is None or is_concrete(x.output)
+
+
 def is_concrete(output):
     """Whether a graph depends on constants only, not on parameters."""
     pending = [output.get_node()]
@@ -396,6 +433,9 @@ def convert_to_numpy(x):
         return np.array([convert_to_numpy(element) for element in x])
     if not isinstance(x, OpenVINOKerasTensor):
         return np.array(x)
+    if x._output is None:
+        # An eager result that no graph has read: its own array.
+        return x.data
     node = x.output.get_node()
     if node.get_type_name() == "Constant":
         data = _constant_array(node)

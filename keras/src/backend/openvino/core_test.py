@@ -1,5 +1,6 @@
 """The OpenVINO backend's cache of compiled models for eager execution."""
 
+import math
 import threading
 from unittest import mock
 
@@ -207,8 +208,23 @@ class CompiledModelCacheTest(testing.TestCase):
         x = special_float32(64, seed=5)
         ops.nan_to_num(x, nan=1.0, posinf=2.0, neginf=3.0)
         entries = len(core.compiled_model_cache)
-        for value in range(10):
+        for value in range(1, 11):
             ops.nan_to_num(x, nan=value, posinf=value + 1, neginf=-value)
+        self.assertEqual(len(core.compiled_model_cache), entries)
+
+    def test_only_a_zero_nan_replacement_has_its_own_entry(self):
+        # +0.0 for NaN is built into the model; -0.0 is not +0.0.
+        x = special_float32(64, seed=5)
+        ops.nan_to_num(x, nan=0.0, posinf=2.0)
+        ops.nan_to_num(x, nan=1.0, posinf=2.0)
+        entries = len(core.compiled_model_cache)
+        for nan in (0, 0.0, False, np.float32(0), -0.0, 5e-45, 3.0):
+            self.assertAllEqual(
+                ops.convert_to_numpy(
+                    ops.nan_to_num(x, nan=nan, posinf=2.0)
+                ).view("uint32"),
+                np.nan_to_num(x, nan=nan, posinf=2.0).view("uint32"),
+            )
         self.assertEqual(len(core.compiled_model_cache), entries)
 
     def test_results_belong_to_the_caller(self):
@@ -464,6 +480,37 @@ class KerasTensorConstructionTest(testing.TestCase):
         self.assertEqual(tensor.dtype, dtype)
         self.assertIs(tensor.data, data)
         self.assertEqual(tensor.output, output)
+
+    @parameterized.named_parameters(
+        named_product(
+            dtype=sorted(
+                set(dtypes.ALLOWED_DTYPES)
+                - {"string", "complex64", "complex128"}
+            ),
+            shape=[(), (5,), (2, 0, 3)],
+        )
+    )
+    def test_eager_tensor_of_an_array(self, dtype, shape):
+        # Its constant is made only when a graph reads it; until then and
+        # after, it describes itself as a tensor of that constant does.
+        array = np.arange(math.prod(shape)).reshape(shape)
+        array = array.astype(core.numpy_dtype(core.OPENVINO_DTYPES[dtype]))
+        tensor = core.tensor_from_numpy(array)
+        self.assertIs(core.convert_to_numpy(tensor), array)
+        constant = core.constant_from_numpy(array)
+        described = core.OpenVINOKerasTensor(constant)
+        for name in ("shape", "ndim", "dtype"):
+            self.assertEqual(getattr(tensor, name), getattr(described, name))
+        output = tensor.output
+        self.assertIs(tensor.output, output)
+        self.assertEqual(output.get_element_type(), constant.get_element_type())
+        # The array itself where the constant shares it, a copy otherwise.
+        converted = core.convert_to_numpy(tensor)
+        self.assertEqual(converted is array, np.shares_memory(converted, array))
+        self.assertEqual(converted.dtype, array.dtype)
+        self.assertAllEqual(core.raw_bits(converted), core.raw_bits(array))
+        flat = ops.convert_to_numpy(ops.reshape(tensor, (-1,)))
+        self.assertAllEqual(core.raw_bits(flat), core.raw_bits(array).ravel())
 
 
 class ReleaseConversionLimitTest(testing.TestCase):

@@ -22,7 +22,7 @@ from keras.src.backend.openvino.core import convert_to_numpy
 from keras.src.backend.openvino.core import convert_to_tensor
 from keras.src.backend.openvino.core import evaluate
 from keras.src.backend.openvino.core import get_ov_output
-from keras.src.backend.openvino.core import is_concrete
+from keras.src.backend.openvino.core import has_value
 from keras.src.backend.openvino.core import numpy_dtype
 from keras.src.backend.openvino.core import raw_bits
 from keras.src.backend.openvino.core import tensor_from_numpy
@@ -213,47 +213,68 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             result_bits[start + positions] = replacement_bits[kinds]
         return result
 
-    custom = np.stack(
-        [value for value in (nan, posinf, neginf) if value is not None]
-    )
-    if dtype in FLOAT8_DTYPES:
-        custom = custom.astype(np.float32)
+    compute_dtype = np.float32 if dtype in FLOAT8_DTYPES else dtype
+    # NaN's default replacement, +0.0, is a constant of the model: one input
+    # fewer to set on every call. Other replacements come in as an input:
+    # as constants, the plugin would flush subnormal ones to zero.
+    nan_is_zero = not raw_bits(nan).any()
+    inputs = [
+        value
+        for value in (None if nan_is_zero else nan, posinf, neginf)
+        if value is not None
+    ]
+    if inputs:
+        inputs = [np.stack(inputs).astype(compute_dtype, copy=False)]
 
     def build_model():
-        parameter = ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])
-        # Replacement values come in as an input: as constants, the plugin
-        # would flush subnormal ones to zero.
-        values = ov_opset.parameter(custom.shape, Type(custom.dtype))
-        scalars = iter(
-            ov_opset.squeeze(value, ov_opset.constant(np.int32(0)))
-            for value in ov_opset.split(
-                values, ov_opset.constant(np.int32(0)), len(custom)
-            ).outputs()
-        )
-        nan_output, posinf_output, neginf_output = (
+        parameters = [ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])]
+        scalars = iter(())
+        if inputs:
+            (custom,) = inputs
+            parameters.append(
+                ov_opset.parameter(custom.shape, Type(custom.dtype))
+            )
+            scalars = iter(
+                ov_opset.squeeze(value, _i32(0))
+                for value in ov_opset.split(
+                    parameters[1], _i32(0), len(custom)
+                ).outputs()
+            )
+        if nan_is_zero:
+            nan_output = constant_from_numpy(np.zeros((), compute_dtype))
+        else:
+            nan_output = next(scalars)
+        posinf_output, neginf_output = (
             None if value is None else next(scalars)
-            for value in (nan, posinf, neginf)
+            for value in (posinf, neginf)
         )
         result = _nan_to_num_graph(
-            parameter.output(0),
+            parameters[0].output(0),
             dtype,
             nan_output,
             posinf_output,
             neginf_output,
         )
-        return ov.Model([result], [parameter, values])
+        return ov.Model([result], parameters)
 
-    # One compiled model per dtype and choice of custom infinities, run on
+    # One compiled model per dtype and choice of custom replacements, run on
     # the flattened values.
-    key = ("nan_to_num", dtype, posinf is None, neginf is None)
+    key = ("nan_to_num", dtype, nan_is_zero, posinf is None, neginf is None)
     result = compiled_model_cache.run_rows(
-        key, build_model, x.reshape(-1), custom
+        key, build_model, x.reshape(-1), *inputs
     )
     return result.reshape(x.shape)
 
 
+# Keras names of the NumPy dtypes `_real_dtype` accepted: an eager op of a
+# few values would otherwise spend longer naming its dtype than running.
+_REAL_DTYPE_NAMES = {}
+
+
 def _real_dtype(dtype):
     """The Keras name of `dtype`, which must be a real or boolean one."""
+    if isinstance(dtype, np.dtype) and dtype in _REAL_DTYPE_NAMES:
+        return _REAL_DTYPE_NAMES[dtype]
     try:
         name = standardize_dtype(dtype)
     except ValueError:
@@ -267,6 +288,8 @@ def _real_dtype(dtype):
             "`x` must hold real numbers or booleans, but received an array "
             f"of dtype {name}."
         )
+    if isinstance(dtype, np.dtype):
+        _REAL_DTYPE_NAMES[dtype] = name
     return name
 
 
@@ -295,7 +318,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     if isinstance(x, OpenVINOKerasTensor):
         dtype = _real_dtype(x.dtype)
     data = None
-    if not isinstance(x, OpenVINOKerasTensor) or is_concrete(x.output):
+    if not isinstance(x, OpenVINOKerasTensor) or has_value(x):
         data, dtype = _numpy_input(x)
     float_dtype = dtype if is_float_dtype(dtype) else "float32"
     nan = _nan_to_num_replacement("nan", nan, float_dtype)
@@ -630,7 +653,7 @@ def _arg_extremum(x, axis, keepdims, mode):
             ) from None
     if isinstance(x, KerasVariable):
         x = x.value
-    if isinstance(x, OpenVINOKerasTensor) and is_concrete(x.output):
+    if isinstance(x, OpenVINOKerasTensor) and has_value(x):
         x = convert_to_numpy(x)
     if isinstance(x, (np.ndarray, np.generic)):
         x, dtype = _numpy_input(x)
