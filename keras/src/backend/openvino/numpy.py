@@ -480,21 +480,18 @@ def _arg_extremum_indices(x, axis, mode, float64_words, by_reduction):
     keys, is_nan = _extremum_keys(x, mode, float64_words)
     if by_reduction:
         first, length = _first_true(_best_mask(keys, [axis]), axis)
+        first_nan, _ = _first_true(is_nan, axis)
+        has_nan = ov_opset.less(first_nan, length)
         # The plugin's reduction may start from the lowest finite value:
         # an axis of -inf alone (+inf for the minimum) then matches
         # nothing, and its first value is the answer.
-        indices = ov_opset.select(
-            ov_opset.less(first, length), first, _i32(0)
-        ).output(0)
-    elif float64_words:
-        indices = _first_index(_best_mask(keys, [axis]), axis)
+        indices = ov_opset.select(ov_opset.less(first, length), first, _i32(0))
     else:
-        # TopK orders NaN as it likes: the first NaN is found apart.
-        indices = _first_index(x, axis, mode)
-    if by_reduction:
-        first_nan, length = _first_true(is_nan, axis)
-        has_nan = ov_opset.less(first_nan, length)
-    else:
+        if float64_words:
+            indices = _first_index(_best_mask(keys, [axis]), axis)
+        else:
+            # TopK orders NaN as it likes: the first NaN is found apart.
+            indices = _first_index(x, axis, mode)
         first_nan = _first_index(is_nan, axis)
         has_nan = ov_opset.reduce_logical_or(is_nan, [axis], True)
     return ov_opset.select(has_nan, first_nan, indices).output(0)
@@ -575,17 +572,20 @@ def _arg_extremum_by_rows(values, dtype, mode, result_shape):
         )
         keys, is_nan = _extremum_keys(parameter.output(0), mode, float64_words)
         # Per row: where the first NaN, and the first of the best values of
-        # all rows, lie; the row's width where there is none.
-        masks = [is_nan, _best_mask(keys, [0, 1])]
-        return ov.Model(
-            [_first_true(mask, 1)[0] for mask in masks], [parameter]
-        )
+        # all rows, lie; the row's width where there is none. Side by side
+        # in one output: a small call pays for every output it reads.
+        columns = [
+            _first_true(mask, 1)[0]
+            for mask in (is_nan, _best_mask(keys, [0, 1]))
+        ]
+        return ov.Model([ov_opset.concat(columns, 1)], [parameter])
 
     key = ("arg_extremum_by_rows", dtype, mode)
-    index = None
-    for columns in compiled_model_cache.run(key, build_model, [rows]):
-        if index is None:
-            index = _first_in_rows(columns.reshape(-1), width)
+    (columns,) = compiled_model_cache.run(key, build_model, [rows])
+    # NaN first, as NumPy finds it.
+    index = _first_in_rows(columns[:, 0], width)
+    if index is None:
+        index = _first_in_rows(columns[:, 1], width)
     # No value matches the best one only when all are -inf (+inf for the
     # minimum) and the plugin started its reduction from a finite value.
     return np.full(result_shape, 0 if index is None else index, np.int32)
