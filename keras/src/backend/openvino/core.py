@@ -271,14 +271,61 @@ class CompiledModelCache:
         self._release(key, entry, request, result_bytes, small)
         return results
 
-    def run_rows(self, key, build_model, rows, *inputs):
-        """Runs a model whose output row `i` depends on row `i` of `rows`
-        only, chunk by chunk, into one result array.
+    def run_chunks(self, key, build_model, rows, *inputs, chunk_bytes):
+        """Runs a model on `rows` chunk by chunk, with one request.
 
         Args:
             key: As for `run`.
             build_model: Returns the `ov.Model` to compile on a miss; its
-                first parameter takes `rows`, dynamic along axis 0.
+                first parameter takes a chunk of `rows`, dynamic along
+                axis 0.
+            rows: A C-ordered NumPy array, cut along its first axis into
+                chunks of at most `chunk_bytes` (or of one row).
+            *inputs: The model's other inputs, given whole to every chunk.
+            chunk_bytes: The size of a chunk of `rows`.
+
+        Yields:
+            For each chunk, the index of its first row and the model's
+            outputs: views of the request's memory, which the next chunk
+            writes over.
+        """
+        chunk = max(1, chunk_bytes // max(1, rows[:1].nbytes))
+        entry, request = self._acquire(key, build_model)
+        # The request does not keep the tensors' NumPy memory alive: this
+        # list does, until the last chunk.
+        tensors = [shared_ov_tensor(array) for array in inputs]
+        for index, tensor in enumerate(tensors, start=1):
+            request.set_input_tensor(index, tensor)
+        result_bytes = 0
+        try:
+            for start in range(0, len(rows), chunk):
+                piece = shared_ov_tensor(rows[start : start + chunk])
+                request.set_input_tensor(0, piece)
+                request.infer()
+                outputs = [
+                    request.get_output_tensor(index)
+                    for index in range(len(entry.output_dtypes))
+                ]
+                result_bytes = max(
+                    result_bytes, sum(output.byte_size for output in outputs)
+                )
+                yield (
+                    start,
+                    [
+                        output.data.view(dtype)
+                        for output, dtype in zip(outputs, entry.output_dtypes)
+                    ],
+                )
+        finally:
+            self._release(key, entry, request, result_bytes, True)
+
+    def run_rows(self, key, build_model, rows, *inputs):
+        """Runs a model whose output row `i` depends on row `i` of `rows`
+        only, in chunks of `ROW_CHUNK_BYTES`, into one result array.
+
+        Args:
+            key: As for `run`.
+            build_model: As for `run_chunks`; the model has one output.
             rows: A C-ordered NumPy array, cut along its first axis.
             *inputs: The model's other inputs, given whole to every chunk.
 
@@ -286,24 +333,16 @@ class CompiledModelCache:
             The model's output for all of `rows`, a NumPy array that belongs
             to the caller.
         """
-        chunk = max(1, ROW_CHUNK_BYTES // max(1, rows[:1].nbytes))
-        if len(rows) <= chunk:
+        if rows.nbytes <= ROW_CHUNK_BYTES or len(rows) == 1:
             return self.run(key, build_model, [rows, *inputs])[0]
-        entry, request = self._acquire(key, build_model)
-        tensors = [shared_ov_tensor(array) for array in inputs]
-        for index, tensor in enumerate(tensors, start=1):
-            request.set_input_tensor(index, tensor)
         result = None
-        for start in range(0, len(rows), chunk):
-            piece = rows[start : start + chunk]
-            request.set_input_tensor(0, shared_ov_tensor(piece))
-            request.infer()
-            output = request.get_output_tensor(0)
-            data = output.data.view(numpy_dtype(output.element_type))
+        chunks = self.run_chunks(
+            key, build_model, rows, *inputs, chunk_bytes=ROW_CHUNK_BYTES
+        )
+        for start, (data,) in chunks:
             if result is None:
                 result = np.empty((len(rows),) + data.shape[1:], data.dtype)
-            result[start : start + len(piece)] = data
-        self._release(key, entry, request, ROW_CHUNK_BYTES, True)
+            result[start : start + len(data)] = data
         return result
 
 

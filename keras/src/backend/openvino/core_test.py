@@ -204,6 +204,56 @@ class CompiledModelCacheTest(testing.TestCase):
         np.testing.assert_array_equal(result, rows * 3)
         self.assertEqual(cache.compilations, 1)
 
+    def test_run_chunks_yields_each_chunk_with_its_start(self):
+        def positive_positions_model():
+            # Outputs of another length than the chunk, and a second one.
+            parameter = ov_opset.parameter([-1], ov.Type.f32)
+            zero = ov_opset.constant(np.int32(0))
+            positions = ov_opset.squeeze(
+                ov_opset.non_zero(
+                    ov_opset.greater(
+                        parameter, ov_opset.constant(np.float32(0))
+                    ),
+                    ov.Type.i32,
+                ),
+                zero,
+            )
+            values = ov_opset.gather(parameter, positions, zero)
+            return ov.Model([positions, values], [parameter])
+
+        cache = core.CompiledModelCache()
+        rows = np.random.default_rng(2).standard_normal(1000).astype("f4")
+        starts = []
+        found = []
+        chunks = cache.run_chunks(
+            "key", positive_positions_model, rows, chunk_bytes=4 * 300
+        )
+        for start, (positions, values) in chunks:
+            starts.append(start)
+            found.append(start + positions)
+            np.testing.assert_array_equal(values, rows[start + positions])
+        self.assertEqual(starts, [0, 300, 600, 900])
+        np.testing.assert_array_equal(
+            np.concatenate(found), np.flatnonzero(rows > 0)
+        )
+        self.assertEqual(cache.compilations, 1)
+        # One request served every chunk, and went back to the cache.
+        (entry,) = cache._entries.values()
+        self.assertLen(entry.idle_requests, 1)
+
+    def test_run_chunks_gives_its_request_back_when_left_early(self):
+        cache = core.CompiledModelCache()
+        rows = np.arange(100, dtype="float32")
+        chunks = cache.run_chunks(
+            "key", lambda: scaling_model(2), rows, chunk_bytes=4 * 10
+        )
+        for start, (data,) in chunks:
+            np.testing.assert_array_equal(data, rows[:10] * 2)
+            break
+        chunks.close()
+        (entry,) = cache._entries.values()
+        self.assertLen(entry.idle_requests, 1)
+
     def test_replacement_values_do_not_make_new_entries(self):
         x = special_float32(64, seed=5)
         ops.nan_to_num(x, nan=1.0, posinf=2.0, neginf=3.0)

@@ -203,13 +203,13 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         result = x.copy()
         result_bits = raw_bits(result.reshape(-1))
         replacement_bits = raw_bits(replacements)
-        chunk = BIT_PATTERN_CHUNK_BYTES // words[:1].nbytes
-        for start in range(0, len(words), chunk):
-            positions, kinds = compiled_model_cache.run(
-                ("nan_to_num", dtype),
-                build_model,
-                [words[start : start + chunk]],
-            )
+        chunks = compiled_model_cache.run_chunks(
+            ("nan_to_num", dtype),
+            build_model,
+            words,
+            chunk_bytes=BIT_PATTERN_CHUNK_BYTES,
+        )
+        for start, (positions, kinds) in chunks:
             result_bits[start + positions] = replacement_bits[kinds]
         return result
 
