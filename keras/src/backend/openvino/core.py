@@ -195,7 +195,7 @@ class CompiledModelCache:
         with self._lock:
             self._entries.clear()
 
-    def _acquire(self, key, build_model):
+    def _acquire(self, key, build_model, streams=None):
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -209,10 +209,11 @@ class CompiledModelCache:
                 with self._lock:
                     entry = self._entries.get(key)
                 if entry is None:
+                    config = dict(COMPILE_CONFIG)
+                    if streams is not None:
+                        config["NUM_STREAMS"] = streams
                     entry = _CompiledEntry(
-                        ov.compile_model(
-                            build_model(), get_device(), COMPILE_CONFIG
-                        )
+                        ov.compile_model(build_model(), get_device(), config)
                     )
                     with self._lock:
                         self.compilations += 1
@@ -271,40 +272,77 @@ class CompiledModelCache:
         self._release(key, entry, request, result_bytes, small)
         return results
 
-    def run_chunks(self, key, build_model, rows, *inputs, chunk_bytes):
-        """Runs a model on `rows` chunk by chunk, with one request.
+    def run_chunks(
+        self, key, build_model, rows, *inputs, chunk_bytes, in_flight=1
+    ):
+        """Runs a model on `rows` chunk by chunk, `in_flight` chunks at a
+        time.
+
+        With `in_flight=2`, the model is compiled with two streams and two
+        requests take turns: the caller's work on one chunk's outputs, and
+        whatever it does before it iterates, overlap the next chunk's
+        inference, which already runs when this returns.
 
         Args:
-            key: As for `run`.
+            key: As for `run`; the key's model is always run with the same
+                `in_flight`.
             build_model: Returns the `ov.Model` to compile on a miss; its
                 first parameter takes a chunk of `rows`, dynamic along
                 axis 0.
             rows: A C-ordered NumPy array, cut along its first axis into
-                chunks of at most `chunk_bytes` (or of one row).
+                chunks of at most `chunk_bytes` (or of one row), and into
+                at least `in_flight` chunks.
             *inputs: The model's other inputs, given whole to every chunk.
-            chunk_bytes: The size of a chunk of `rows`.
+            chunk_bytes: The largest size of a chunk of `rows`.
+            in_flight: How many chunks run at once: 1 or 2.
 
-        Yields:
-            For each chunk, the index of its first row and the model's
-            outputs: views of the request's memory, which the next chunk
-            writes over.
+        Returns:
+            An iterator of, for each chunk, the index of its first row and
+            the model's outputs: views of a request's memory, which a later
+            chunk writes over. Iterate it to the end, or close it.
         """
-        chunk = max(1, chunk_bytes // max(1, rows[:1].nbytes))
-        entry, request = self._acquire(key, build_model)
-        # The request does not keep the tensors' NumPy memory alive: this
-        # list does, until the last chunk.
+        num_chunks = max(in_flight, -(-rows.nbytes // chunk_bytes))
+        chunk = max(1, -(-len(rows) // num_chunks))
+        streams = None if in_flight == 1 else in_flight
+        acquired = []
+        for _ in range(min(in_flight, -(-len(rows) // chunk))):
+            acquired.append(self._acquire(key, build_model, streams))
+        chunks = self._run_chunks(key, acquired, rows, chunk, inputs)
+        next(chunks)
+        return chunks
+
+    def _run_chunks(self, key, acquired, rows, chunk, inputs):
+        # The requests do not keep the tensors' NumPy memory alive (a copy,
+        # for read-only arrays): these references do, until the last chunk
+        # and each running chunk's inference are over.
         tensors = [shared_ov_tensor(array) for array in inputs]
-        for index, tensor in enumerate(tensors, start=1):
-            request.set_input_tensor(index, tensor)
+        for _, request in acquired:
+            for index, tensor in enumerate(tensors, start=1):
+                request.set_input_tensor(index, tensor)
+        starts = range(0, len(rows), chunk)
+        pieces = [None] * len(acquired)
+        running = set()
         result_bytes = 0
+
+        def start_chunk(index):
+            turn = index % len(acquired)
+            piece = rows[starts[index] : starts[index] + chunk]
+            pieces[turn] = shared_ov_tensor(piece)
+            acquired[turn][1].set_input_tensor(0, pieces[turn])
+            acquired[turn][1].start_async()
+            running.add(turn)
+
         try:
-            for start in range(0, len(rows), chunk):
-                piece = shared_ov_tensor(rows[start : start + chunk])
-                request.set_input_tensor(0, piece)
-                request.infer()
+            for index in range(len(acquired)):
+                start_chunk(index)
+            yield
+            for index, start in enumerate(starts):
+                entry, request = acquired[index % len(acquired)]
+                request.wait()
+                running.discard(index % len(acquired))
                 outputs = [
-                    request.get_output_tensor(index)
-                    for index in range(len(entry.output_dtypes))
+                    request.get_output_tensor(output)
+                    for output in range(len(entry.output_dtypes))
                 ]
                 result_bytes = max(
                     result_bytes, sum(output.byte_size for output in outputs)
@@ -316,8 +354,13 @@ class CompiledModelCache:
                         for output, dtype in zip(outputs, entry.output_dtypes)
                     ],
                 )
+                if index + len(acquired) < len(starts):
+                    start_chunk(index + len(acquired))
         finally:
-            self._release(key, entry, request, result_bytes, True)
+            for turn in running:
+                acquired[turn][1].wait()
+            for entry, request in acquired:
+                self._release(key, entry, request, result_bytes, True)
 
     def run_rows(self, key, build_model, rows, *inputs):
         """Runs a model whose output row `i` depends on row `i` of `rows`

@@ -232,7 +232,7 @@ class CompiledModelCacheTest(testing.TestCase):
             starts.append(start)
             found.append(start + positions)
             np.testing.assert_array_equal(values, rows[start + positions])
-        self.assertEqual(starts, [0, 300, 600, 900])
+        self.assertEqual(starts, [0, 250, 500, 750])
         np.testing.assert_array_equal(
             np.concatenate(found), np.flatnonzero(rows > 0)
         )
@@ -240,6 +240,25 @@ class CompiledModelCacheTest(testing.TestCase):
         # One request served every chunk, and went back to the cache.
         (entry,) = cache._entries.values()
         self.assertLen(entry.idle_requests, 1)
+
+    @parameterized.named_parameters(("one", 1), ("two", 2))
+    def test_run_chunks_of_a_read_only_array(self, in_flight):
+        # Each chunk is then a copy, which must live until its inference is
+        # over: freed early, its memory goes to the next chunk's copy.
+        cache = core.CompiledModelCache()
+        rows = np.arange(100_000, dtype="float32")
+        rows.flags.writeable = False
+        chunks = cache.run_chunks(
+            "key",
+            lambda: scaling_model(2),
+            rows,
+            chunk_bytes=4 * 9_000,
+            in_flight=in_flight,
+        )
+        for start, (data,) in chunks:
+            np.testing.assert_array_equal(
+                data, rows[start : start + len(data)] * 2
+            )
 
     def test_run_chunks_gives_its_request_back_when_left_early(self):
         cache = core.CompiledModelCache()

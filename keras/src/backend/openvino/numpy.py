@@ -200,15 +200,16 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         # changes; the replacements are written here, as raw bits, into the
         # copy the call returns: the plugin copies integer arrays several
         # times slower than NumPy does.
-        result = x.copy()
-        result_bits = raw_bits(result.reshape(-1))
         replacement_bits = raw_bits(replacements)
         chunks = compiled_model_cache.run_chunks(
             ("nan_to_num", dtype),
             build_model,
             words,
             chunk_bytes=BIT_PATTERN_CHUNK_BYTES,
+            in_flight=2,
         )
+        result = x.copy()
+        result_bits = raw_bits(result.reshape(-1))
         for start, (positions, kinds) in chunks:
             result_bits[start + positions] = replacement_bits[kinds]
         return result
