@@ -199,7 +199,9 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         # run on chunks that keep the plugin's buffers small. It finds what
         # changes; the replacements are written here, as raw bits, into the
         # copy the call returns: the plugin copies integer arrays several
-        # times slower than NumPy does.
+        # times slower than NumPy does. Two chunks run while NumPy copies,
+        # and one while the other's replacements are written: alone, the
+        # plugin's single-threaded `non_zero` leaves a core idle.
         replacement_bits = raw_bits(replacements)
         chunks = compiled_model_cache.run_chunks(
             ("nan_to_num", dtype),
