@@ -99,7 +99,7 @@ def _every_op_times():
                 call()
             except Exception:
                 continue  # Fails with the release and the tree alike.
-            times.append(median_seconds(lambda _: call(), x, 5))
+            times += median_seconds([lambda _: call()], x, 5)
     return {
         "every_op_median": float(np.median(times)),
         "every_op_total": float(np.sum(times)),
@@ -145,14 +145,14 @@ def measure(side, part):
         base = next(_inputs("float32", [size]))
         chain(base)
         repeats = 200 if size == 16 else 20
-        results[f"chain_{size}"] = median_seconds(chain, base, repeats)
-        results[f"chain_{size}_numpy"] = median_seconds(
-            lambda x: x * (x + 1), base, repeats
-        )
+        (
+            results[f"chain_{size}"],
+            results[f"chain_{size}_numpy"],
+        ) = median_seconds([chain, lambda x: x * (x + 1)], base, repeats)
         # The graph built once: the cost of running it alone.
         graph = ops.multiply(ops.add(base, 1.0), base)
-        results[f"run_{size}"] = median_seconds(
-            lambda _: ops.convert_to_numpy(graph), base, repeats
+        (results[f"run_{size}"],) = median_seconds(
+            [lambda _: ops.convert_to_numpy(graph)], base, repeats
         )
     results.update(_every_op_times())
     one_shape = [1 << 20] * CALLS

@@ -76,9 +76,9 @@ def implementations(op):
     release_convert = core.__overlaid__["convert_to_numpy"]
     release_op = ov_numpy.__overlaid__[op]
     tree_op = getattr(keras.ops, op)
-    # Timed in this order: the release's compilations leave work behind
-    # them that slows the next few hundred small calls of anything (a
-    # 16-value argmax went from 104 to 144 us, back after about 600 calls).
+    # The release is timed last: its compilations leave work behind them
+    # that slows the next few hundred small calls of anything (a 16-value
+    # argmax went from 104 to 144 us, back after about 600 calls).
     return {
         "numpy": getattr(np, op),
         "tree": lambda x: keras.ops.convert_to_numpy(tree_op(x)),
@@ -115,14 +115,18 @@ def peak_memory_growth(function, x):
     return growth
 
 
-def median_seconds(function, base, repeats):
-    times = []
+def median_seconds(functions, base, repeats):
+    """The median time of a call of each of `functions`, called in turn on
+    fresh copies of `base`: they share whatever the machine goes through
+    meanwhile, which on a virtual machine moves small calls by up to 2x."""
+    times = [[] for _ in functions]
     for _ in range(repeats):
-        x = base.copy()  # A fresh array: nothing served from a cache.
-        start = time.perf_counter()
-        function(x)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for function, function_times in zip(functions, times):
+            x = base.copy()  # A fresh array: nothing served from a cache.
+            start = time.perf_counter()
+            function(x)
+            function_times.append(time.perf_counter() - start)
+    return [statistics.median(function_times) for function_times in times]
 
 
 def repeats_for(size, scale):
@@ -134,15 +138,24 @@ def run(op, scale, others):
     functions = implementations(op)
     for (dtype, size, share), other in zip(CASES[op], others):
         base = make_input(dtype, size, share)
-        for function in functions.values():
-            function(base.copy())  # Warm up: load plugins, compile.
         row = {"dtype": dtype, "size": size, "share": share, **other}
-        for name, function in functions.items():
-            row[name] = median_seconds(function, base, repeats_for(size, scale))
-            growths = [
-                peak_memory_growth(function, base.copy()) for _ in range(3)
-            ]
-            row[name + "_memory"] = min(growths) / base.nbytes
+        repeats = repeats_for(size, scale)
+        # NumPy and the tree in turn, then the release, each warmed up
+        # (plugins loaded, models compiled) just before: the release's
+        # compilations would slow the small calls timed after them.
+        for names in (("numpy", "tree"), ("release",)):
+            for name in names:
+                functions[name](base.copy())
+            medians = median_seconds(
+                [functions[name] for name in names], base, repeats
+            )
+            row.update(zip(names, medians))
+            for name in names:
+                growths = [
+                    peak_memory_growth(functions[name], base.copy())
+                    for _ in range(3)
+                ]
+                row[name + "_memory"] = min(growths) / base.nbytes
         rows.append(row)
         print(format_row(row), flush=True)
     return rows
@@ -189,11 +202,10 @@ def this_backend_ratios(op, scale):
     for dtype, size, share in CASES[op]:
         base = make_input(dtype, size, share)
         keras_function(base.copy())
-        repeats = repeats_for(size, scale)
-        ratios.append(
-            median_seconds(keras_function, base, repeats)
-            / median_seconds(getattr(np, op), base, repeats)
+        keras_time, numpy_time = median_seconds(
+            [keras_function, getattr(np, op)], base, repeats_for(size, scale)
         )
+        ratios.append(keras_time / numpy_time)
     return ratios
 
 
