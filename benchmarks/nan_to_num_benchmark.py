@@ -115,17 +115,25 @@ def peak_memory_growth(function, x):
     return growth
 
 
+# Calls of one function in a row, before the next function's turn: drift
+# of the machine is shared, and a small call still runs in caches warmed by
+# its own kind, as it would in a loop of them.
+CALLS_PER_TURN = 20
+
+
 def median_seconds(functions, base, repeats):
-    """The median time of a call of each of `functions`, called in turn on
-    fresh copies of `base`: they share whatever the machine goes through
-    meanwhile, which on a virtual machine moves small calls by up to 2x."""
+    """The median time of a call of each of `functions` on a fresh copy of
+    `base`, `repeats` calls each, the functions taking turns: on a virtual
+    machine, small calls move by up to 2x between blocks timed apart."""
     times = [[] for _ in functions]
-    for _ in range(repeats):
+    for turn in range(0, repeats, CALLS_PER_TURN):
+        calls = min(CALLS_PER_TURN, repeats - turn)
         for function, function_times in zip(functions, times):
-            x = base.copy()  # A fresh array: nothing served from a cache.
-            start = time.perf_counter()
-            function(x)
-            function_times.append(time.perf_counter() - start)
+            for _ in range(calls):
+                x = base.copy()  # A fresh array: nothing served from a cache.
+                start = time.perf_counter()
+                function(x)
+                function_times.append(time.perf_counter() - start)
     return [statistics.median(function_times) for function_times in times]
 
 
