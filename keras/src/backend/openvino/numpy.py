@@ -221,13 +221,12 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
     # fewer to set on every call. Other replacements come in as an input:
     # as constants, the plugin would flush subnormal ones to zero.
     nan_is_zero = not raw_bits(nan).any()
-    inputs = [
+    fed = [
         value
         for value in (None if nan_is_zero else nan, posinf, neginf)
         if value is not None
     ]
-    if inputs:
-        inputs = [np.stack(inputs).astype(compute_dtype, copy=False)]
+    inputs = [np.stack(fed).astype(compute_dtype, copy=False)] if fed else []
 
     def build_model():
         parameters = [ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])]
