@@ -159,6 +159,21 @@ class _CompiledEntry:
     def held_bytes(self):
         return self.pool_bytes + sum(size for _, size in self.idle_requests)
 
+    def read_outputs(self, request):
+        """Views of `request`'s outputs in their NumPy dtypes, which its
+        next inference writes over, and their total size in bytes."""
+        # Not `request.output_tensors`, which takes longer than a small
+        # model's inference.
+        tensors = [
+            request.get_output_tensor(index)
+            for index in range(len(self.output_dtypes))
+        ]
+        views = [
+            tensor.data.view(dtype)
+            for tensor, dtype in zip(tensors, self.output_dtypes)
+        ]
+        return views, sum(tensor.byte_size for tensor in tensors)
+
 
 class CompiledModelCache:
     """A bounded, thread-safe LRU of compiled models for eager execution.
@@ -252,23 +267,14 @@ class CompiledModelCache:
         for index, tensor in enumerate(tensors):
             request.set_input_tensor(index, tensor)
         request.infer()
-        # Not `request.output_tensors`, which takes longer than a small
-        # model's inference.
-        outputs = [
-            request.get_output_tensor(index)
-            for index in range(len(entry.output_dtypes))
-        ]
-        result_bytes = sum(tensor.byte_size for tensor in outputs)
+        results, result_bytes = entry.read_outputs(request)
         small = result_bytes <= MAX_COPIED_RESULT_BYTES
         # Small results are copied out of the request's output memory, which
         # the plugin reuses from call to call; large ones are handed over as
         # they are, and their request is dropped so that no later call
         # writes over them.
-        results = [
-            (np.array(tensor.data) if small else tensor.data).view(dtype)
-            for tensor, dtype in zip(outputs, entry.output_dtypes)
-        ]
-        del outputs
+        if small:
+            results = [np.array(result) for result in results]
         self._release(key, entry, request, result_bytes, small)
         return results
 
@@ -340,20 +346,9 @@ class CompiledModelCache:
                 entry, request = acquired[index % len(acquired)]
                 request.wait()
                 running.discard(index % len(acquired))
-                outputs = [
-                    request.get_output_tensor(output)
-                    for output in range(len(entry.output_dtypes))
-                ]
-                result_bytes = max(
-                    result_bytes, sum(output.byte_size for output in outputs)
-                )
-                yield (
-                    start,
-                    [
-                        output.data.view(dtype)
-                        for output, dtype in zip(outputs, entry.output_dtypes)
-                    ],
-                )
+                outputs, output_bytes = entry.read_outputs(request)
+                result_bytes = max(result_bytes, output_bytes)
+                yield start, outputs
                 if index + len(acquired) < len(starts):
                     start_chunk(index + len(acquired))
         finally:
