@@ -260,6 +260,50 @@ class CompiledModelCacheTest(testing.TestCase):
                 data, rows[start : start + len(data)] * 2
             )
 
+    @parameterized.named_parameters(("one", 1), ("three", 3))
+    def test_run_chunks_fills_each_chunk_before_its_inference(self, in_flight):
+        cache = core.CompiledModelCache()
+        source = np.arange(100_000, dtype="float32")
+        rows = np.zeros_like(source)
+        filled = []
+
+        def fill_chunk(start, stop):
+            filled.append((start, stop))
+            rows[start:stop] = source[start:stop]
+
+        chunks = cache.run_chunks(
+            "key",
+            lambda: scaling_model(2),
+            rows,
+            chunk_bytes=4 * 9_000,
+            in_flight=in_flight,
+            fill_chunk=fill_chunk,
+        )
+        starts = []
+        for start, (data,) in chunks:
+            starts.append(start)
+            np.testing.assert_array_equal(
+                data, source[start : start + len(data)] * 2
+            )
+        self.assertEqual([start for start, _ in filled], starts)
+        self.assertEqual([stop for _, stop in filled], starts[1:] + [len(rows)])
+
+    def test_overlapped_runs_are_not_pinned_to_cores(self):
+        cache = core.CompiledModelCache()
+        rows = np.arange(100, dtype="float32")
+        for _ in cache.run_chunks(
+            "key",
+            lambda: scaling_model(2),
+            rows,
+            chunk_bytes=4 * 10,
+            in_flight=2,
+        ):
+            pass
+        (entry,) = cache._entries.values()
+        self.assertFalse(
+            entry.compiled_model.get_property("ENABLE_CPU_PINNING")
+        )
+
     def test_run_chunks_gives_its_request_back_when_left_early(self):
         cache = core.CompiledModelCache()
         rows = np.arange(100, dtype="float32")

@@ -102,10 +102,11 @@ FLOAT8_DTYPES = ("float8_e4m3fn", "float8_e5m2")
 # words it is cut into. The CPU plugin runs f64 as f32, and turns bf16
 # subnormals into zeros on the way to f32: neither survives a float graph.
 BIT_PATTERN_WORD_DTYPES = {"float64": np.int32, "bfloat16": np.int16}
-# Input bytes per run of the bit-pattern model: its buffers (top words,
-# masks) stay below this, and fewer runs save the plugin's fixed cost per
-# inference (about a third of a 1 MiB run).
-BIT_PATTERN_CHUNK_BYTES = 4 * ROW_CHUNK_BYTES
+# Input bytes per run of the bit-pattern model, and runs queued at once:
+# NumPy copies each run into the result just before the plugin reads it
+# there, warm, while the plugin scans the runs before it.
+BIT_PATTERN_CHUNK_BYTES = 2 * ROW_CHUNK_BYTES
+BIT_PATTERN_RUNS_IN_FLIGHT = 3
 
 
 def _as_words(value, word_dtype):
@@ -114,13 +115,12 @@ def _as_words(value, word_dtype):
     return value.reshape(-1, 1).view(word_dtype)
 
 
-def _bit_pattern_nan_to_num_graph(words, dtype):
-    """Builds where `nan_to_num` changes values held as integer words.
+def _all_ones_exponent_graph(words, dtype):
+    """Builds which values, held as integer words, are NaN or infinite.
 
-    Only ops that the CPU plugin runs exactly on integers are used: bitwise
-    ops, `subtract`, comparisons with zero (its other i32 comparisons go
-    through float32), and data movement. The values with an all-ones
-    exponent are found on their top word, and only those are classified.
+    Only ops that the CPU plugin runs exactly on integers are used: a
+    bitwise and, an equality whose both sides float32 (through which the
+    plugin compares int32) holds exactly, and data movement.
 
     Args:
         words: Integer output of shape `(size, n)`: the values' words,
@@ -128,48 +128,23 @@ def _bit_pattern_nan_to_num_graph(words, dtype):
         dtype: The float dtype the words hold.
 
     Returns:
-        The positions of NaN and infinities, shape `(count,)`, and what
-        each is: 0 for NaN, 1 for +inf, 2 for -inf.
+        A uint8 output of shape `(size,)`: 1 where a value's exponent is
+        all ones, else 0. Not boolean: the plugin converts a boolean
+        output with a reference kernel, as long as the scan itself.
     """
     info = ml_dtypes.finfo(dtype)
     word_type = words.get_element_type()
     num_words = info.bits // word_type.bitwidth
     top_fraction_bits = info.nmant - word_type.bitwidth * (num_words - 1)
     exponent_mask = _i32(((1 << info.nexp) - 1) << top_fraction_bits)
-    fraction_mask = _i32((1 << top_fraction_bits) - 1)
-    zero = _i32(0)
-    # Sign-extended to int32, the top word is negative iff the value is.
-    words = ov_opset.convert(words, Type.i32)
     top = ov_opset.gather(words, _i32(num_words - 1), _i32(1))
     # Both sides are multiples of 2**top_fraction_bits with at most `nexp`
-    # significant bits: float32, through which the plugin compares int32,
-    # holds them exactly.
-    exponent_all_ones = ov_opset.equal(
-        ov_opset.bitwise_and(top, exponent_mask), exponent_mask
+    # significant bits.
+    all_ones = ov_opset.equal(
+        ov_opset.bitwise_and(ov_opset.convert(top, Type.i32), exponent_mask),
+        exponent_mask,
     )
-    positions = ov_opset.squeeze(
-        ov_opset.non_zero(exponent_all_ones, Type.i32), zero
-    )
-    special_top = ov_opset.gather(top, positions, zero)
-    fraction_is_zero = ov_opset.equal(
-        ov_opset.bitwise_and(special_top, fraction_mask), zero
-    )
-    # The lower words of those values only, from the flat words.
-    flat_words = ov_opset.reshape(words, _i32([-1]), False)
-    first_words = ov_opset.multiply(positions, _i32(num_words))
-    for index in range(num_words - 1):
-        lower_word = ov_opset.gather(
-            flat_words, ov_opset.add(first_words, _i32(index)), zero
-        )
-        fraction_is_zero = ov_opset.logical_and(
-            fraction_is_zero, ov_opset.equal(lower_word, zero)
-        )
-    kinds = ov_opset.select(
-        fraction_is_zero,
-        ov_opset.select(ov_opset.less(special_top, zero), _i32(2), _i32(1)),
-        zero,
-    )
-    return positions.output(0), kinds.output(0)
+    return ov_opset.convert(all_ones, Type.u8).output(0)
 
 
 def _nan_to_num_array(x, dtype, nan, posinf, neginf):
@@ -178,43 +153,57 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         return x.copy()
     if dtype in BIT_PATTERN_WORD_DTYPES:
         word_dtype = BIT_PATTERN_WORD_DTYPES[dtype]
-        words = _as_words(x, word_dtype)
         info = ml_dtypes.finfo(dtype)
-        replacements = np.stack(
-            [
-                nan,
-                np.asarray(info.max if posinf is None else posinf, dtype),
-                np.asarray(info.min if neginf is None else neginf, dtype),
-            ]
+        infinity_bits = raw_bits(np.asarray([np.inf, -np.inf], dtype))
+        replacement_bits = raw_bits(
+            np.stack(
+                [
+                    nan,
+                    np.asarray(info.max if posinf is None else posinf, dtype),
+                    np.asarray(info.min if neginf is None else neginf, dtype),
+                ]
+            )
         )
 
         def build_model():
             x_words = ov_opset.parameter(
-                [-1, words.shape[1]], Type(np.dtype(word_dtype))
+                [-1, x.itemsize // np.dtype(word_dtype).itemsize],
+                Type(np.dtype(word_dtype)),
             )
-            outputs = _bit_pattern_nan_to_num_graph(x_words.output(0), dtype)
-            return ov.Model(list(outputs), [x_words])
+            special = _all_ones_exponent_graph(x_words.output(0), dtype)
+            return ov.Model([special], [x_words])
 
-        # One compiled model per dtype, whatever the shape or replacements,
-        # run on chunks that keep the plugin's buffers small. It finds what
-        # changes; the replacements are written here, as raw bits, into the
-        # copy the call returns: the plugin copies integer arrays several
-        # times slower than NumPy does. Two chunks run while NumPy copies,
-        # and one while the other's replacements are written: alone, the
-        # plugin's single-threaded `non_zero` leaves a core idle.
-        replacement_bits = raw_bits(replacements)
+        # The plugin finds the NaN and infinities in the copy the call
+        # returns, one run after NumPy has copied it there. NumPy then
+        # writes the replacements over them, as raw bits: the plugin
+        # copies integer arrays several times slower than NumPy does,
+        # and finds the positions of a mask (`non_zero`) slower too.
+        values = x.reshape(-1)
+        result = np.empty_like(values)
+        result_bits = raw_bits(result)
+
+        def copy_values(start, stop):
+            result[start:stop] = values[start:stop]
+
         chunks = compiled_model_cache.run_chunks(
             ("nan_to_num", dtype),
             build_model,
-            words,
+            _as_words(result, word_dtype),
             chunk_bytes=BIT_PATTERN_CHUNK_BYTES,
-            in_flight=2,
+            in_flight=BIT_PATTERN_RUNS_IN_FLIGHT,
+            fill_chunk=copy_values,
         )
-        result = x.copy()
-        result_bits = raw_bits(result.reshape(-1))
-        for start, (positions, kinds) in chunks:
-            result_bits[start + positions] = replacement_bits[kinds]
-        return result
+        for start, (special,) in chunks:
+            positions = np.flatnonzero(special.view(np.bool_))
+            positions += start
+            # Told apart by their bits, which no float op (nor the warning
+            # a signaling NaN raises in some) can change: 0 for NaN, 1 for
+            # +inf, 2 for -inf.
+            found = result_bits[positions]
+            kinds = (found == infinity_bits[0]).view(np.uint8)
+            kinds += 2 * (found == infinity_bits[1]).view(np.uint8)
+            result_bits[positions] = replacement_bits.take(kinds)
+        return result.reshape(x.shape)
 
     compute_dtype = np.float32 if dtype in FLOAT8_DTYPES else dtype
     # NaN's default replacement, +0.0, is a constant of the model: one input

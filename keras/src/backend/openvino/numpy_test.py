@@ -2,6 +2,7 @@
 and `argmin` with NumPy."""
 
 import warnings
+from unittest import mock
 
 import ml_dtypes
 import numpy as np
@@ -79,6 +80,12 @@ def special_values(dtype):
         values = [np.asarray(m, dtype) for m in magnitudes]
     values += [-v for v in values]
     values += [np.asarray(np.nan, dtype), -np.asarray(np.nan, dtype)]
+    infinity = np.asarray(np.inf, dtype)
+    if np.isinf(infinity):
+        # A NaN whose only fraction bit is the lowest: in float64, a NaN
+        # by its low word alone.
+        bits = infinity.view(f"u{infinity.itemsize}") + 1
+        values += [bits.view(dtype), -bits.view(dtype)]
     return np.stack(values)
 
 
@@ -258,15 +265,32 @@ class NanToNumParityTest(testing.TestCase):
         named_product(dtype=["float64", "bfloat16"], custom=[False, True])
     )
     def test_bit_patterns_across_runs(self, dtype, custom):
+        from keras.src.backend.openvino import core
         from keras.src.backend.openvino.numpy import BIT_PATTERN_CHUNK_BYTES
 
-        # Two runs and a short third, special values on each run's edges.
+        # Three runs and a bit: the runs' first and last values, as each
+        # run is copied in, are then made special.
         per_run = BIT_PATTERN_CHUNK_BYTES // np.dtype(dtype).itemsize
-        x = np.resize(special_values(dtype), 2 * per_run + 7).astype(dtype)
-        rng = np.random.default_rng(4)
-        rng.shuffle(x)
-        for edge in (0, per_run - 1, per_run, 2 * per_run - 1, 2 * per_run):
-            x[edge] = [np.nan, np.inf, -np.inf][edge % 3]
+        x = np.resize(special_values(dtype), 3 * per_run + 7).astype(dtype)
+        np.random.default_rng(4).shuffle(x)
+        edges = []
+        run_chunks = core.compiled_model_cache.run_chunks
+
+        def recording_run_chunks(*args, fill_chunk, **kwargs):
+            def fill(start, stop):
+                edges.extend([start, stop - 1])
+                fill_chunk(start, stop)
+
+            return run_chunks(*args, fill_chunk=fill, **kwargs)
+
+        with mock.patch.object(
+            core.compiled_model_cache, "run_chunks", recording_run_chunks
+        ):
+            openvino_nan_to_num(x)
+        self.assertLen(edges, 8)
+        self.assertEqual(edges[-1], len(x) - 1)
+        for index, edge in enumerate(edges):
+            x[edge] = [np.nan, np.inf, -np.inf][index % 3]
         kwargs = {"nan": 2.5, "posinf": -1e-45, "neginf": 7} if custom else {}
         self.assertSameBits(
             openvino_nan_to_num(x, **kwargs), reference_nan_to_num(x, **kwargs)
@@ -310,8 +334,10 @@ class NanToNumParityTest(testing.TestCase):
         )
         if dtype != "float64":
             self.assertSameBits(openvino_nan_to_num(lazy), expected)
-        variable = backend.Variable(x[np.isfinite(x)], dtype=dtype)
-        self.assertSameBits(openvino_nan_to_num(variable), x[np.isfinite(x)])
+        with np.errstate(invalid="ignore"):  # Signaling NaN.
+            finite = x[np.isfinite(x)]
+        variable = backend.Variable(finite, dtype=dtype)
+        self.assertSameBits(openvino_nan_to_num(variable), finite)
 
     def test_results_feed_other_ops(self):
         x = special_values("float32")
@@ -537,7 +563,8 @@ def arg_extremum_data(dtype, with_nan, seed=0):
     else:
         values = special_values(dtype)
         if not with_nan:
-            values = values[~np.isnan(values)]
+            with np.errstate(invalid="ignore"):  # Signaling NaN.
+                values = values[~np.isnan(values)]
     rng = np.random.default_rng(seed)
     return rng.choice(values, size=(6, 7))
 
