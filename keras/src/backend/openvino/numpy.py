@@ -14,7 +14,6 @@ from keras.src.backend.common import is_float_dtype
 from keras.src.backend.common import standardize_dtype
 from keras.src.backend.common.backend_utils import canonicalize_axis
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
-from keras.src.backend.openvino.core import ROW_CHUNK_BYTES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import compiled_model_cache
 from keras.src.backend.openvino.core import constant_from_numpy
@@ -102,10 +101,12 @@ FLOAT8_DTYPES = ("float8_e4m3fn", "float8_e5m2")
 # words it is cut into. The CPU plugin runs f64 as f32, and turns bf16
 # subnormals into zeros on the way to f32: neither survives a float graph.
 BIT_PATTERN_WORD_DTYPES = {"float64": np.int32, "bfloat16": np.int16}
-# Input bytes per run of the bit-pattern model, and runs queued at once:
-# NumPy copies each run into the result just before the plugin reads it
-# there, warm, while the plugin scans the runs before it.
-BIT_PATTERN_CHUNK_BYTES = 2 * ROW_CHUNK_BYTES
+# Values per run of the bit-pattern model, and runs queued at once: NumPy
+# copies each run into the result just before the plugin reads it there,
+# warm, while the plugin scans the runs before it. The plugin's work goes
+# with the count of values, not their bytes: bfloat16 words need a
+# reference kernel to become int32.
+BIT_PATTERN_CHUNK_VALUES = 2**18
 BIT_PATTERN_RUNS_IN_FLIGHT = 3
 
 
@@ -189,7 +190,7 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             ("nan_to_num", dtype),
             build_model,
             _as_words(result, word_dtype),
-            chunk_bytes=BIT_PATTERN_CHUNK_BYTES,
+            chunk_bytes=BIT_PATTERN_CHUNK_VALUES * x.itemsize,
             in_flight=BIT_PATTERN_RUNS_IN_FLIGHT,
             fill_chunk=copy_values,
         )

@@ -266,11 +266,11 @@ class NanToNumParityTest(testing.TestCase):
     )
     def test_bit_patterns_across_runs(self, dtype, custom):
         from keras.src.backend.openvino import core
-        from keras.src.backend.openvino.numpy import BIT_PATTERN_CHUNK_BYTES
+        from keras.src.backend.openvino.numpy import BIT_PATTERN_CHUNK_VALUES
 
         # Three runs and a bit: the runs' first and last values, as each
         # run is copied in, are then made special.
-        per_run = BIT_PATTERN_CHUNK_BYTES // np.dtype(dtype).itemsize
+        per_run = BIT_PATTERN_CHUNK_VALUES
         x = np.resize(special_values(dtype), 3 * per_run + 7).astype(dtype)
         np.random.default_rng(4).shuffle(x)
         edges = []
