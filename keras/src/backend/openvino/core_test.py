@@ -42,6 +42,13 @@ def scaling_model(scale):
     return ov.Model([ov_opset.multiply(parameter, constant)], [parameter])
 
 
+def doubled_chunks(cache, rows, **kwargs):
+    """`cache.run_chunks` of a model doubling `rows`, 9,000 at a time."""
+    return cache.run_chunks(
+        "key", lambda: scaling_model(2), rows, chunk_bytes=4 * 9_000, **kwargs
+    )
+
+
 class CompiledModelCacheTest(testing.TestCase):
     def compilations_during(self, function):
         before = core.compiled_model_cache.compilations
@@ -248,14 +255,7 @@ class CompiledModelCacheTest(testing.TestCase):
         cache = core.CompiledModelCache()
         rows = np.arange(100_000, dtype="float32")
         rows.flags.writeable = False
-        chunks = cache.run_chunks(
-            "key",
-            lambda: scaling_model(2),
-            rows,
-            chunk_bytes=4 * 9_000,
-            in_flight=in_flight,
-        )
-        for start, (data,) in chunks:
+        for start, (data,) in doubled_chunks(cache, rows, in_flight=in_flight):
             np.testing.assert_array_equal(
                 data, rows[start : start + len(data)] * 2
             )
@@ -271,13 +271,8 @@ class CompiledModelCacheTest(testing.TestCase):
             filled.append((start, stop))
             rows[start:stop] = source[start:stop]
 
-        chunks = cache.run_chunks(
-            "key",
-            lambda: scaling_model(2),
-            rows,
-            chunk_bytes=4 * 9_000,
-            in_flight=in_flight,
-            fill_chunk=fill_chunk,
+        chunks = doubled_chunks(
+            cache, rows, in_flight=in_flight, fill_chunk=fill_chunk
         )
         starts = []
         for start, (data,) in chunks:
