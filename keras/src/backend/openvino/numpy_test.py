@@ -166,6 +166,24 @@ class NanToNumParityTest(testing.TestCase):
         x = np.array([1e300, -1e300, 1.0000000001, 5e-324, 2.0**40 + 1])
         self.assertSameBits(openvino_nan_to_num(x), x)
 
+    @parameterized.named_parameters(
+        ("float64", "float64"), ("bfloat16", "bfloat16")
+    )
+    def test_every_top_sixteen_bits(self, dtype):
+        # Every sign, exponent and top fraction bits there are (every
+        # bfloat16), with random bits below them and with zeros.
+        width = 8 * np.dtype(dtype).itemsize
+        top = np.arange(2**16, dtype=np.uint64) << np.uint64(width - 16)
+        low = np.random.default_rng(7).integers(
+            0, 2 ** (width - 16), 2**16, dtype=np.uint64
+        )
+        for bits in (top | low, top):
+            x = bits.astype(f"u{width // 8}").view(dtype)
+            self.assertSameBits(
+                openvino_nan_to_num(x, nan=1, posinf=2, neginf=3),
+                reference_nan_to_num(x, nan=1, posinf=2, neginf=3),
+            )
+
     def test_float64_lazy_graph_input_is_computed_in_float32(self):
         # A known limit of the backend, not of nan_to_num: an eager op that
         # is not evaluated yet runs on the CPU plugin, which computes float64
