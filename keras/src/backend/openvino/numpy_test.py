@@ -453,9 +453,10 @@ def graph_reference(x, **kwargs):
     """The answer of a compiled graph on the CPU plugin.
 
     As eager, except that the plugin flushes a replacement constant that is
-    subnormal in float32 to +0.0, and float64's own contract.
+    subnormal in float32 to +0.0 (unless the input has rank 0), and
+    float64's own contract.
     """
-    if x.dtype in (np.float32, np.float64):
+    if x.dtype in (np.float32, np.float64) and x.ndim:
         kwargs = {
             name: None if value is None else _flush_float32_subnormal(value)
             for name, value in kwargs.items()
@@ -536,6 +537,20 @@ class NanToNumGraphTest(testing.TestCase):
         self.assertSameBits(
             run_exported(model, x), graph_reference(x, **kwargs)
         )
+
+    @parameterized.named_parameters(
+        ("rank_0", (), 1.401298464324817e-45),
+        ("rank_1", (3,), 0.0),
+        ("rank_2", (2, 3), 0.0),
+    )
+    def test_subnormal_replacement_in_a_graph_is_a_known_limit(
+        self, shape, expected
+    ):
+        # The plugin flushes a subnormal replacement constant to +0.0, but
+        # keeps it when the graph's input has rank 0.
+        x = np.full(shape, np.inf, "float32")
+        result = run_compiled("nan_to_num", x, posinf=1.401298464324817e-45)
+        self.assertSameBits(result, np.full(shape, expected, "float32"))
 
     @parameterized.named_parameters(named_product(dtype=GRAPH_DTYPES))
     def test_float64_contract_output_is_finite(self, dtype):
