@@ -539,17 +539,17 @@ class NanToNumGraphTest(testing.TestCase):
         )
 
     @parameterized.named_parameters(
-        ("rank_0", (), 1.401298464324817e-45),
-        ("rank_1", (3,), 0.0),
-        ("rank_2", (2, 3), 0.0),
+        ("rank_0", (), True), ("rank_1", (3,), False), ("rank_2", (2, 3), False)
     )
     def test_subnormal_replacement_in_a_graph_is_a_known_limit(
-        self, shape, expected
+        self, shape, kept
     ):
         # The plugin flushes a subnormal replacement constant to +0.0, but
         # keeps it when the graph's input has rank 0.
+        subnormal = np.finfo("float32").smallest_subnormal
         x = np.full(shape, np.inf, "float32")
-        result = run_compiled("nan_to_num", x, posinf=1.401298464324817e-45)
+        result = run_compiled("nan_to_num", x, posinf=subnormal)
+        expected = subnormal if kept else np.float32(0)
         self.assertSameBits(result, np.full(shape, expected, "float32"))
 
     @parameterized.named_parameters(named_product(dtype=GRAPH_DTYPES))
