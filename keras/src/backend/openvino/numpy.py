@@ -166,10 +166,14 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             )
         )
 
+        values = x.reshape(-1)
+        result = np.empty_like(values)
+        result_bits = raw_bits(result)
+        result_words = _as_words(result, word_dtype)
+
         def build_model():
             x_words = ov_opset.parameter(
-                [-1, x.itemsize // np.dtype(word_dtype).itemsize],
-                Type(np.dtype(word_dtype)),
+                [-1, result_words.shape[1]], Type(result_words.dtype)
             )
             special = _all_ones_exponent_graph(x_words.output(0), dtype)
             return ov.Model([special], [x_words])
@@ -179,17 +183,13 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         # writes the replacements over them, as raw bits: the plugin
         # copies integer arrays several times slower than NumPy does,
         # and finds the positions of a mask (`non_zero`) slower too.
-        values = x.reshape(-1)
-        result = np.empty_like(values)
-        result_bits = raw_bits(result)
-
         def copy_values(start, stop):
             result[start:stop] = values[start:stop]
 
         chunks = compiled_model_cache.run_chunks(
             ("nan_to_num", dtype),
             build_model,
-            _as_words(result, word_dtype),
+            result_words,
             chunk_bytes=BIT_PATTERN_CHUNK_VALUES * x.itemsize,
             in_flight=BIT_PATTERN_RUNS_IN_FLIGHT,
             fill_chunk=copy_values,
