@@ -1,3 +1,5 @@
+import operator
+
 import ml_dtypes
 import numpy as np
 import openvino as ov
@@ -8,6 +10,7 @@ from keras.src.backend.common import KerasVariable
 from keras.src.backend.common import dtypes
 from keras.src.backend.common import is_float_dtype
 from keras.src.backend.common import standardize_dtype
+from keras.src.backend.common.backend_utils import canonicalize_axis
 from keras.src.backend.config import floatx
 from keras.src.backend.openvino.core import COMPILE_CONFIG
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
@@ -254,6 +257,127 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         data = _nan_to_num_array(data, dtype, nan, posinf, neginf)
     # Integers and booleans hold no NaN or infinity.
     return _eager_tensor(data, dtype)
+
+
+# Types that TopK's reference kernels lack, compared as int32 instead.
+_NARROW_INTEGER_TYPES = (Type.boolean, Type.i8, Type.u8, Type.i16, Type.u16)
+
+
+def _float64_keys(values):
+    """int64 keys whose order is the order of the float64 `values`, and
+    `values`' NaN mask, from their bits: the reference kernels compare
+    int64 exactly, and lack most float64 kernels."""
+    bits = ov_opset.constant(values.view(np.int64))
+    lowest = ov_opset.constant(np.iinfo(np.int64).min)
+    # A negative value's bits count up from -0.0 as it goes down.
+    keys = ov_opset.select(
+        ov_opset.less(bits, ov_opset.constant(np.int64(0))),
+        ov_opset.subtract(lowest, bits),
+        bits,
+    )
+    inf = np.asarray(np.inf).view(np.int64)
+    is_nan = ov_opset.logical_or(
+        ov_opset.greater(keys, ov_opset.constant(inf)),
+        ov_opset.less(keys, ov_opset.constant(-inf)),
+    )
+    return keys.output(0), is_nan.output(0)
+
+
+def _arg_extremum_graph(keys, is_nan, axis, keepdims, rank, mode):
+    """The index of the first extremum of `keys` along `axis` (canonical,
+    or None for all values), or of the first True of `is_nan` (None for
+    types without NaN) where there is one, as NumPy picks it."""
+    reduced_axis = 0 if axis is None else axis
+    if axis is None:
+        flat = _i32([-1])
+        keys = ov_opset.reshape(keys, flat, False)
+        if is_nan is not None:
+            is_nan = ov_opset.reshape(is_nan, flat, False)
+    if keys.get_element_type() in _NARROW_INTEGER_TYPES:
+        keys = ov_opset.convert(keys, Type.i32)
+
+    def first(values, mode):
+        # Stable: the first of equal values, `-0.0` and `0.0` included.
+        return ov_opset.topk(
+            values, _i32(1), reduced_axis, mode, "value", Type.i32, True
+        ).output(1)
+
+    indices = first(keys, mode)
+    if is_nan is not None:
+        indices = ov_opset.select(
+            ov_opset.reduce_logical_or(is_nan, [reduced_axis], True),
+            first(ov_opset.convert(is_nan, Type.i32), "max"),
+            indices,
+        )
+    if axis is None:
+        shape = _i32([1] * rank if keepdims else [])
+        return ov_opset.reshape(indices, shape, False).output(0)
+    if keepdims:
+        return indices
+    return ov_opset.squeeze(indices, _i32([axis])).output(0)
+
+
+def _arg_extremum(x, axis, keepdims, mode):
+    if axis is not None:
+        try:
+            axis = operator.index(axis)
+        except TypeError:
+            raise TypeError(
+                f"`axis` must be an integer or None, but received {axis!r}."
+            ) from None
+    data, dtype = _eager_data(x)
+    if data is None:
+        keys = get_ov_output(x)
+        shape = [
+            dim.get_length() if dim.is_static else None
+            for dim in keys.get_partial_shape()
+        ]
+        is_nan = ov_opset.is_nan(keys) if is_float_dtype(dtype) else None
+    elif dtype == "float64":
+        shape = list(data.shape)
+        keys, is_nan = _float64_keys(data)
+    else:
+        shape = list(data.shape)
+        keys = _eager_tensor(data, dtype).output
+        is_nan = None
+        if is_float_dtype(dtype):
+            is_nan = ov_opset.logical_not(ov_opset.equal(keys, keys))
+    if not shape:
+        # NumPy takes a scalar as having one axis.
+        if axis not in (None, 0, -1):
+            raise ValueError(
+                f"`axis` {axis} is out of bounds for a 0-d input to arg{mode}."
+            )
+        return _eager_tensor(np.zeros((), np.int32), "int32")
+    if axis is not None:
+        axis = canonicalize_axis(axis, len(shape))
+    if 0 in (shape if axis is None else [shape[axis]]):
+        raise ValueError(
+            f"`x` has no element along the reduced axis to take the arg{mode} "
+            f"of: its shape is {tuple(shape)}."
+        )
+    if data is not None and data.size == 0:
+        # Another axis is empty: so is the result.
+        shape[axis] = 1
+        if not keepdims:
+            del shape[axis]
+        return _eager_tensor(np.zeros(shape, np.int32), "int32")
+    indices = _arg_extremum_graph(
+        keys, is_nan, axis, keepdims, len(shape), mode
+    )
+    if data is not None:
+        result = evaluate_constant_graph(indices, any_element_type=True)
+        if result is not None:
+            return _eager_tensor(result, "int32")
+    return OpenVINOKerasTensor(indices)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _arg_extremum(x, axis, keepdims, "max")
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg_extremum(x, axis, keepdims, "min")
 
 
 def _nan_as(x, value):
