@@ -8,6 +8,12 @@ from keras.src.backend.openvino.core import OpenVINOKerasTensor
 # How the backend compiles the models it runs eagerly: the CPU plugin's
 # default precision is bf16 on CPUs that have it, which rounds float32.
 COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
+# OpenVINO types whose NumPy dtype comes from ml_dtypes.
+ML_DTYPES = {
+    Type.bf16: ml_dtypes.bfloat16,
+    Type.f8e4m3: ml_dtypes.float8_e4m3fn,
+    Type.f8e5m2: ml_dtypes.float8_e5m2,
+}
 # Element types whose reference kernels compute what the CPU plugin computes
 # when it folds a graph of constants at compile time. The plugin computes
 # f16 and bf16 in f32, and 64-bit and u32 types in 32 bits: a graph holding
@@ -58,9 +64,9 @@ def evaluate_constant_graph(output, any_element_type=False):
     except RuntimeError:
         return None
     data = result.data
-    if output.get_element_type() == Type.bf16:
-        # OpenVINO hands bf16 bits out as float16.
-        data = data.view(ml_dtypes.bfloat16)
+    if output.get_element_type() in ML_DTYPES:
+        # OpenVINO hands these types' bits out as other types.
+        data = data.view(ML_DTYPES[output.get_element_type()])
     return data
 
 
@@ -74,7 +80,9 @@ def convert_to_numpy(x):
     ):
         x = x.value
     if isinstance(x, OpenVINOKerasTensor):
-        data = evaluate_constant_graph(x.output)
+        # A constant's data is exact whatever its type.
+        is_constant = x.output.get_node().get_type_name() == "Constant"
+        data = evaluate_constant_graph(x.output, is_constant)
         if data is not None:
             return data
     return _compiling_convert_to_numpy(x)

@@ -27,13 +27,17 @@ def _i32(value):
     return ov_opset.constant(np.asarray(value, np.int32)).output(0)
 
 
-def _eager_tensor(array, dtype):
-    """A tensor holding a copy of `array`, of Keras dtype `dtype`."""
-    ov_type = OPENVINO_DTYPES[dtype]
-    tensor = ov.Tensor(ov_type, list(array.shape))
+def _constant(array):
+    """A `Constant` holding a copy of `array`, ml_dtypes' types included."""
+    ov_type = OPENVINO_DTYPES[standardize_dtype(array.dtype)]
+    tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
     bits = f"u{array.itemsize}"
     tensor.data.view(bits)[...] = array.view(bits)
-    return OpenVINOKerasTensor(ov.op.Constant(tensor).output(0))
+    return ov.op.Constant(tensor).output(0)
+
+
+def _eager_tensor(array):
+    return OpenVINOKerasTensor(_constant(array))
 
 
 def _checked_dtype(dtype):
@@ -78,16 +82,28 @@ def _eager_data(x):
     else:
         data = np.asarray(x)
         _checked_dtype(data.dtype)
+        # Python values take Keras's dtypes: floats its default float type,
+        # ints int32 where they fit.
         if data.dtype == np.float64:
-            # Python floats take Keras's default float type.
             data = data.astype(floatx())
+        elif data.dtype == np.int64 and np.array_equal(
+            data, data.astype(np.int32)
+        ):
+            data = data.astype(np.int32)
     dtype = _checked_dtype(data.dtype)
-    return np.ascontiguousarray(data, data.dtype.newbyteorder("=")), dtype
+    native = data.dtype.newbyteorder("=")
+    return data.astype(native, order="C", copy=False), dtype
 
 
 def _nan_to_num_replacement(name, value, dtype):
     """`value` cast to `dtype` as NumPy casts it, as a 0-d array."""
-    array = np.asarray(value)
+    try:
+        # Python ints of any size, which NumPy would hold as objects.
+        array = np.asarray(float(value) if type(value) is int else value)
+    except OverflowError:
+        raise ValueError(
+            f"`{name}` is too large for any float dtype: {value!r}."
+        ) from None
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"`{name}` must be a real number, but received {value!r} of type "
@@ -95,18 +111,12 @@ def _nan_to_num_replacement(name, value, dtype):
         )
     if array.size != 1:
         raise ValueError(
-            f"`{name}` must be a single number, but received an array of "
-            f"shape {array.shape}."
+            f"`{name}` must be a scalar, but received an array of shape "
+            f"{array.shape}."
         )
-    try:
-        array = array.reshape(()).astype(np.float64)
-    except OverflowError:
-        raise ValueError(
-            f"`{name}` is too large for any float dtype: {value!r}."
-        ) from None
     # As in NumPy, a value beyond the dtype's range becomes infinite.
     with np.errstate(over="ignore"):
-        return array.astype(dtype)
+        return array.reshape(()).astype(np.float64).astype(dtype)
 
 
 def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
@@ -135,11 +145,11 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
     for replacement, (compare, bound) in zip((posinf, neginf), tests):
         if replacement is not None:
             result = ov_opset.select(
-                compare(x, ov_opset.constant(bound)),
-                ov_opset.constant(replacement.astype(compute_dtype)),
+                compare(x, _constant(bound)),
+                _constant(replacement.astype(compute_dtype)),
                 result,
             )
-    nan = ov_opset.constant(nan.astype(compute_dtype))
+    nan = _constant(nan.astype(compute_dtype))
     result = ov_opset.select(ov_opset.is_nan(x), nan, result)
     return ov_opset.convert(result, output_type).output(0)
 
@@ -256,7 +266,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     if is_float_dtype(dtype) and data.size:
         data = _nan_to_num_array(data, dtype, nan, posinf, neginf)
     # Integers and booleans hold no NaN or infinity.
-    return _eager_tensor(data, dtype)
+    return _eager_tensor(data)
 
 
 # Types that TopK's reference kernels lack, compared as int32 instead.
@@ -308,7 +318,7 @@ def _arg_extremum_graph(keys, is_nan, axis, keepdims, rank, mode):
             ov_opset.reduce_logical_or(is_nan, [reduced_axis], True),
             first(ov_opset.convert(is_nan, Type.i32), "max"),
             indices,
-        )
+        ).output(0)
     if axis is None:
         shape = _i32([1] * rank if keepdims else [])
         return ov_opset.reshape(indices, shape, False).output(0)
@@ -338,7 +348,7 @@ def _arg_extremum(x, axis, keepdims, mode):
         keys, is_nan = _float64_keys(data)
     else:
         shape = list(data.shape)
-        keys = _eager_tensor(data, dtype).output
+        keys = _constant(data)
         is_nan = None
         if is_float_dtype(dtype):
             is_nan = ov_opset.logical_not(ov_opset.equal(keys, keys))
@@ -348,7 +358,7 @@ def _arg_extremum(x, axis, keepdims, mode):
             raise ValueError(
                 f"`axis` {axis} is out of bounds for a 0-d input to arg{mode}."
             )
-        return _eager_tensor(np.zeros((), np.int32), "int32")
+        return _eager_tensor(np.zeros((), np.int32))
     if axis is not None:
         axis = canonicalize_axis(axis, len(shape))
     if 0 in (shape if axis is None else [shape[axis]]):
@@ -361,14 +371,14 @@ def _arg_extremum(x, axis, keepdims, mode):
         shape[axis] = 1
         if not keepdims:
             del shape[axis]
-        return _eager_tensor(np.zeros(shape, np.int32), "int32")
+        return _eager_tensor(np.zeros(shape, np.int32))
     indices = _arg_extremum_graph(
         keys, is_nan, axis, keepdims, len(shape), mode
     )
     if data is not None:
         result = evaluate_constant_graph(indices, any_element_type=True)
         if result is not None:
-            return _eager_tensor(result, "int32")
+            return _eager_tensor(result)
     return OpenVINOKerasTensor(indices)
 
 
