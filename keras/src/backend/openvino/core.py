@@ -61,7 +61,9 @@ def evaluate_constant_graph(output, any_element_type=False):
     try:
         if not model.evaluate([result], []):
             return None
-    except RuntimeError:
+    except Exception:
+        # No kernel for a node or its types, or a kernel that refused its
+        # values: compiled, the graph gets the plugin's answer or error.
         return None
     data = result.data
     if output.get_element_type() in ML_DTYPES:

@@ -703,7 +703,7 @@ class ArgExtremumParityTest(testing.TestCase):
         named_product(value=[np.inf, -np.inf, np.nan], shape=[(), (1,)])
     )
     def test_one_element_bfloat16(self, value, shape):
-        # The release's conversion of such arrays fails in OpenVINO.
+        # OpenVINO's conversion of such arrays to a constant fails.
         x = np.full(shape, value, ml_dtypes.bfloat16)
         for op in ARG_OPS:
             self.assertSameIndices(openvino_arg(op, x), np.int32(0))
