@@ -247,8 +247,8 @@ def format_rows(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--batch-repeats", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=31)
+    parser.add_argument("--batch-repeats", type=int, default=200)
     parser.add_argument("--output", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -259,7 +259,7 @@ def main():
         for flag, present in cpu_flags().items()
     )
     command = "python -m benchmarks.predict_precision_benchmark"
-    if args.repeats != 15 or args.batch_repeats != 100:
+    if args.repeats != 31 or args.batch_repeats != 200:
         command += (
             f" --repeats {args.repeats} --batch-repeats {args.batch_repeats}"
         )
