@@ -15,17 +15,108 @@ install one meta path finder. For every module `keras.X` it asks:
   code, which looks its globals up at call time, calls the tree's versions.
   The replaced definitions stay reachable in the module's `__overlaid__`.
 
+A small change inside one of the release's functions is stated as data
+instead: `X.edits.toml` beside module `X` (it may have no `X.py`) holds
+`[[edit]]` tables, each with
+
+- `function`: the function or method (`Class.method`) the edit is in; left
+  out, the edit may be anywhere in the file (an import);
+- `anchor`: the stripped text of one line that must occur exactly once
+  there;
+- `replacement`: the lines that take that line's place, indented relative
+  to it.
+
+The release's source gets its edits (`_apply_edits`) and runs under the
+release file's name, before the tree's own code for the module, if any.
+An anchor that is missing or not unique stops the import with an
+`_EditError` naming the file, function and anchor. `tools/export_patch.py`
+applies the same edits to Keras's file, so the patch shows just the lines
+they change.
+
 This package's own namespace is filled the same way: the release's
-`keras/__init__.py` runs here, after the finder is in place.
+`keras/__init__.py` runs here, after the finder is in place. Loaded under
+another name than `keras` (the patch export does, for `_apply_edits`), this
+file only defines its helpers.
 """
 
+import ast
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
 import sys
+import tomllib
 
 _TREE_DIR = os.path.dirname(os.path.abspath(__file__))
+EDITS_SUFFIX = ".edits.toml"
+
+
+class _EditError(ValueError):
+    pass
+
+
+def _read_edits(path):
+    """The `[[edit]]` tables of an edits file, checked for their keys."""
+    with open(path, "rb") as f:
+        edits = tomllib.load(f).get("edit", [])
+    for edit in edits:
+        unknown = set(edit) - {"function", "anchor", "replacement"}
+        if unknown or not {"anchor", "replacement"} <= set(edit):
+            raise _EditError(
+                f"{path}: an edit has `anchor`, `replacement` and optionally "
+                f"`function`, not {sorted(edit)}"
+            )
+    return edits
+
+
+def _line_range(module, function, filename):
+    """The 0-based range of lines of `function` (`Class.method`)."""
+    scope, node = module.body, None
+    for part in function.split("."):
+        found = [
+            child
+            for child in scope
+            if isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            )
+            and child.name == part
+        ]
+        if not found:
+            raise _EditError(f"{filename}: no {function} to edit")
+        node = found[0]
+        scope = node.body
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return first - 1, node.end_lineno
+
+
+def _apply_edits(source, edits, filename):
+    """`source` with each edit's anchor line replaced, or an `_EditError`."""
+    lines = source.splitlines(keepends=True)
+    module = ast.parse(source, filename)
+    changes = {}
+    for edit in edits:
+        function, anchor = edit.get("function"), edit["anchor"].strip()
+        start, end = (0, len(lines))
+        if function:
+            start, end = _line_range(module, function, filename)
+        hits = [i for i in range(start, end) if lines[i].strip() == anchor]
+        if len(hits) != 1:
+            raise _EditError(
+                f"{filename}: {function or 'the module'}: the anchor "
+                f"{anchor!r} occurs {len(hits)} times; an edit needs it "
+                "exactly once"
+            )
+        line = lines[hits[0]]
+        if hits[0] in changes:
+            raise _EditError(f"{filename}: two edits of the line {anchor!r}")
+        indent = line[: len(line) - len(line.lstrip())]
+        changes[hits[0]] = [
+            indent + new + "\n" if new.strip() else "\n"
+            for new in edit["replacement"].strip("\n").splitlines()
+        ]
+    for index in sorted(changes, reverse=True):
+        lines[index : index + 1] = changes[index]
+    return "".join(lines)
 
 
 def _find_release_dir():
@@ -42,9 +133,6 @@ def _find_release_dir():
     )
 
 
-_RELEASE_DIR = _find_release_dir()
-
-
 def _tree_source(fullname):
     """Path of this tree's file for module `fullname`, or None."""
     relative = os.path.join(*fullname.split(".")[1:])
@@ -57,21 +145,39 @@ def _tree_source(fullname):
     return None
 
 
+def _edits_source(fullname):
+    """Path of this tree's edits file for module `fullname`, or None."""
+    relative = os.path.join(*fullname.split(".")[1:])
+    edits_file = os.path.join(_TREE_DIR, relative + EDITS_SUFFIX)
+    return edits_file if os.path.isfile(edits_file) else None
+
+
 class _OverlayLoader(importlib.abc.Loader):
-    def __init__(self, release_loader, tree_file):
+    def __init__(self, release_loader, tree_file, edits_file):
         self.release_loader = release_loader
         self.tree_file = tree_file
+        self.edits_file = edits_file
 
     def create_module(self, spec):
         return None
 
     def exec_module(self, module):
-        self.release_loader.exec_module(module)
+        if self.edits_file is None:
+            self.release_loader.exec_module(module)
+        else:
+            origin = module.__spec__.origin
+            with open(origin, encoding="utf-8") as f:
+                source = f.read()
+            edits = _read_edits(self.edits_file)
+            source = _apply_edits(source, edits, origin)
+            module.__edits_file__ = self.edits_file
+            exec(compile(source, origin, "exec"), module.__dict__)
         release_namespace = dict(module.__dict__)
-        with open(self.tree_file, encoding="utf-8") as f:
-            code = compile(f.read(), self.tree_file, "exec")
-        module.__overlay_file__ = self.tree_file
-        exec(code, module.__dict__)
+        if self.tree_file is not None:
+            with open(self.tree_file, encoding="utf-8") as f:
+                code = compile(f.read(), self.tree_file, "exec")
+            module.__overlay_file__ = self.tree_file
+            exec(code, module.__dict__)
         # What the tree replaced, for benchmarks and the patch export.
         module.__overlaid__ = {
             name: value
@@ -86,7 +192,8 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith("keras."):
             return None
         tree_file = _tree_source(fullname)
-        if tree_file is None:
+        edits_file = _edits_source(fullname)
+        if tree_file is None and edits_file is None:
             return None
         parent = os.path.dirname(
             os.path.join(_RELEASE_DIR, *fullname.split(".")[1:])
@@ -94,7 +201,13 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
         release_spec = importlib.machinery.PathFinder.find_spec(
             fullname, [parent]
         )
-        is_package = tree_file.endswith("__init__.py")
+        if release_spec is None and edits_file is not None:
+            raise ImportError(
+                f"{edits_file} edits {fullname}, which the installed Keras "
+                f"({_RELEASE_DIR}) lacks",
+                name=fullname,
+            )
+        is_package = tree_file is not None and tree_file.endswith("__init__.py")
         if release_spec is None and is_package:
             # The tree's packages only mirror the release's.
             raise ImportError(
@@ -111,7 +224,9 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
                     [os.path.dirname(tree_file)] if is_package else None
                 ),
             )
-        release_spec.loader = _OverlayLoader(release_spec.loader, tree_file)
+        release_spec.loader = _OverlayLoader(
+            release_spec.loader, tree_file, edits_file
+        )
         if is_package:
             release_spec.submodule_search_locations.append(
                 os.path.dirname(tree_file)
@@ -119,10 +234,13 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
         return release_spec
 
 
-if not any(isinstance(f, _OverlayFinder) for f in sys.meta_path):
-    sys.meta_path.insert(0, _OverlayFinder())
+if __name__ == "keras":
+    _RELEASE_DIR = _find_release_dir()
+    if not any(isinstance(f, _OverlayFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _OverlayFinder())
 
-__path__ = [_RELEASE_DIR, _TREE_DIR]
-__overlay_file__ = __file__
-with open(os.path.join(_RELEASE_DIR, "__init__.py"), encoding="utf-8") as _f:
-    exec(compile(_f.read(), os.path.join(_RELEASE_DIR, "__init__.py"), "exec"))
+    __path__ = [_RELEASE_DIR, _TREE_DIR]
+    __overlay_file__ = __file__
+    _init_file = os.path.join(_RELEASE_DIR, "__init__.py")
+    with open(_init_file, encoding="utf-8") as _f:
+        exec(compile(_f.read(), _init_file, "exec"))

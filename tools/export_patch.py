@@ -4,15 +4,19 @@ Each module that the tree lays over Keras becomes Keras's file with the
 tree's definitions in place of Keras's own, at the same position; the
 tree's new definitions go just before the first replaced one that follows
 them, and imports that the file lacks join its import block. A class
-written as `class Name(Name):` replaces only the methods it defines. The
+written as `class Name(Name):` replaces only the methods it defines. A
+module's edits file (`X.edits.toml`, described in `keras/__init__.py`) is
+applied to Keras's file with the overlay's own `_apply_edits`, so the
+patch shows just the lines it changes. The
 tree's new files (its tests, the integration test) are added whole. With
 a Keras source tree that has `excluded_concrete_tests.txt`, its lines that
 name a test of an op the tree replaces in `numpy.py` are removed.
 
 Keras is the installed `keras` or `keras-nightly` package, or a Keras
 source tree given with `--keras-root`. Every definition listed in
-`tools/replaced_definitions.txt` must still exist there; the export stops
-and says which one is missing otherwise.
+`tools/replaced_definitions.txt` must still exist there, and every edit's
+anchor once in its function; the export stops and says which one is
+missing otherwise.
 
 Run from the tree's root:
 `python -m tools.export_patch --output keras-openvino-nan-to-num.patch`;
@@ -23,6 +27,7 @@ import argparse
 import ast
 import difflib
 import importlib.metadata
+import importlib.util
 import pathlib
 import re
 import shutil
@@ -42,6 +47,20 @@ BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
 NUMPY_MODULE = "keras/src/backend/openvino/numpy.py"
 REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
+
+
+def load_overlay():
+    """The overlay file's helpers. Loaded under another name than `keras`,
+    it defines them and lays nothing over anything."""
+    spec = importlib.util.spec_from_file_location(
+        "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+overlay = load_overlay()
 
 
 class ExportError(Exception):
@@ -161,6 +180,23 @@ def installed_keras_root():
         if (package / "__init__.py").is_file():
             return package.parent, f"{distribution} {dist.version}"
     raise ExportError("Neither keras nor keras-nightly is installed.")
+
+
+def edits_files():
+    """The tree's edits files, each with the module it edits."""
+    for path in sorted((TREE_ROOT / "keras").rglob("*" + overlay.EDITS_SUFFIX)):
+        relative = path.relative_to(TREE_ROOT).as_posix()
+        yield relative, relative[: -len(overlay.EDITS_SUFFIX)] + ".py"
+
+
+def edit_keys():
+    """(edits file, function) for each edit inside a function."""
+    return {
+        (relative, edit["function"])
+        for relative, _ in edits_files()
+        for edit in overlay._read_edits(TREE_ROOT / relative)
+        if edit.get("function")
+    }
 
 
 def tree_files():
@@ -413,8 +449,10 @@ def merge_module(module_name, release_source, tree_source):
 
 # The contribution as a series of patches, one concern each, in the order
 # in which they apply. Each concern names its roots: the definitions and the
-# tests it is about. A definition that a root uses comes with the first
-# concern that needs it; every definition of the tree must belong to one.
+# tests it is about, and the functions that an edits file edits (its edits
+# outside functions come with the first of these). A definition that a root
+# uses comes with the first concern that needs it; every definition and
+# edited function of the tree must belong to one.
 # `tools/series/<name>.md` is the concern's PR description.
 SERIES = (
     (
@@ -430,8 +468,14 @@ SERIES = (
     (
         "predict-at-float32",
         {
-            BACKEND + "trainer.py": ("OpenVINOTrainer",),
-            BACKEND + "trainer_test.py": ("PredictPrecisionTest",),
+            BACKEND + "trainer.edits.toml": (
+                "OpenVINOTrainer._get_compiled_model",
+                "OpenVINOTrainer._unpack_inference_outputs",
+            ),
+            BACKEND + "trainer_test.py": (
+                "PredictPrecisionTest",
+                "BFloat16PredictTest",
+            ),
         },
     ),
     (
@@ -570,6 +614,9 @@ def series_stages(modules):
         )
         for relative, module in modules.items()
     }
+    for key in edit_keys():
+        uses[key] = set()
+        file_level[key[0]] = set()
     stages = []
     present = set()
     for name, roots in SERIES:
@@ -741,10 +788,38 @@ def excluded_tests_text(keras_root, layout, present):
     )
 
 
+def edited_texts(keras_root, layout, present):
+    """Each file that the tree edits, as it reads with the edits of the
+    functions in `present`: target path -> text."""
+    texts = {}
+    for relative, module in edits_files():
+        target = layout.path(module)
+        path = keras_root / target
+        if not path.is_file():
+            raise ExportError(f"{target} (the file is gone) for {relative}")
+        edits = [
+            {key: layout.rewrite(value) for key, value in edit.items()}
+            for edit in overlay._read_edits(TREE_ROOT / relative)
+            if (relative, edit.get("function")) in present
+            or not edit.get("function")
+        ]
+        text = path.read_text()
+        if any(edit.get("function") for edit in edits):
+            try:
+                text = overlay._apply_edits(text, edits, target)
+            except overlay._EditError as error:
+                raise ExportError(
+                    f"{error}; update {relative} before exporting"
+                ) from error
+        texts[target] = text
+    return texts
+
+
 def stage_texts(keras_root, layout, modules, present):
     """Every file the contribution touches, as it reads once the
     definitions in `present` are in: target path -> text (None: absent)."""
     texts = {}
+    edited = edited_texts(keras_root, layout, present)
     for relative in tree_files():
         target = layout.path(relative)
         if target is None:
@@ -755,6 +830,7 @@ def stage_texts(keras_root, layout, modules, present):
         source = stage_source(modules[relative], present)
         release_path = keras_root / target
         release = release_path.read_text() if release_path.is_file() else None
+        release = edited.get(target, release)
         if source is None or not source.strip():
             # Not in this stage, or an empty package marker.
             texts[target] = release
@@ -765,6 +841,8 @@ def stage_texts(keras_root, layout, modules, present):
         else:
             merged = merge_module(module_name_of(target), release, source)
             texts[target] = merged
+    for target, text in edited.items():
+        texts.setdefault(target, text)
     return layout.with_own_files(keras_root, texts)
 
 

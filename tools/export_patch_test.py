@@ -237,3 +237,62 @@ def test_each_stage_is_clean_and_passes_its_tests(
         text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def file_diff(patch_text, path):
+    """The lines that a patch removes and adds in `path`."""
+    section = patch_text.split(f"diff --git a/{path} b/{path}\n", 1)[1]
+    section = section.split("\ndiff --git ", 1)[0].splitlines()[2:]
+    removed = [line[1:] for line in section if line.startswith("-")]
+    added = [line[1:] for line in section if line.startswith("+")]
+    return removed, added
+
+
+def test_predict_patch_changes_only_the_edited_lines(series):
+    names = [name for name, _ in export_patch.SERIES]
+    patch = series[names.index("predict-at-float32")].read_text()
+    removed, added = file_diff(patch, export_patch.BACKEND + "trainer.py")
+    # One line of Keras's trainer changes; the rest is added around lines
+    # that stay.
+    assert [line.strip() for line in removed] == [
+        "self.ov_compiled_model = ov.compile_model(ov_model, get_device())"
+    ]
+    assert len(added) <= 16
+    assert "import ml_dtypes" in added
+    assert any('{"INFERENCE_PRECISION_HINT": "f32"}' in line for line in added)
+    assert all(len(line) <= 80 for line in added)
+
+
+def test_edits_follow_keras_openvino_trainer_class(installed_root, tmp_path):
+    # keras-openvino 0.0.1 names its trainer class `Trainer`.
+    release = installed_root / export_patch.BACKEND / "trainer.py"
+    trainer = tmp_path / "keras_openvino/src/trainer.py"
+    trainer.parent.mkdir(parents=True)
+    trainer.write_text(
+        release.read_text().replace("class OpenVINOTrainer(", "class Trainer(")
+    )
+    layout = export_patch.KerasOpenVINOLayout(tmp_path)
+    texts = export_patch.edited_texts(
+        tmp_path, layout, export_patch.edit_keys()
+    )
+    edited = texts["keras_openvino/src/trainer.py"]
+    assert '{"INFERENCE_PRECISION_HINT": "f32"}' in edited
+    assert "output.view(ml_dtypes.bfloat16)" in edited
+
+
+def test_edit_whose_anchor_is_gone_is_reported(installed_root, tmp_path):
+    shutil.copytree(installed_root / "keras", tmp_path / "keras")
+    trainer = tmp_path / export_patch.BACKEND / "trainer.py"
+    trainer.write_text(
+        trainer.read_text().replace(
+            "ov.compile_model(ov_model, get_device())",
+            "ov.compile_model(ov_model, self.ov_device)",
+        )
+    )
+    with pytest.raises(
+        export_patch.ExportError,
+        match=r"trainer\.py: OpenVINOTrainer\._get_compiled_model: the "
+        r"anchor 'self\.ov_compiled_model = ov\.compile_model\(ov_model, "
+        r"get_device\(\)\)' occurs 0 times",
+    ):
+        export_patch.export(tmp_path)

@@ -1,13 +1,18 @@
-"""`predict` on the OpenVINO backend computes in float32."""
+"""`predict` on the OpenVINO backend: float32 models compute in float32,
+bfloat16 models return bfloat16 values."""
 
+import ml_dtypes
 import numpy as np
+import openvino as ov
 import pytest
+from absl.testing import parameterized
 
 from keras.src import backend
 from keras.src import layers
 from keras.src import models
 from keras.src import ops
 from keras.src import testing
+from keras.src.dtype_policies import dtype_policy
 
 pytestmark = pytest.mark.skipif(
     backend.backend() != "openvino",
@@ -15,8 +20,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def dense_model(rng, features, units):
-    model = models.Sequential([layers.Input((features,)), layers.Dense(units)])
+def dense_model(rng, features, units, dtype=None):
+    model = models.Sequential(
+        [layers.Input((features,)), layers.Dense(units, dtype=dtype)]
+    )
     kernel = rng.standard_normal((features, units)).astype("float32")
     bias = rng.standard_normal(units).astype("float32")
     model.layers[0].set_weights([kernel, bias])
@@ -32,7 +39,7 @@ class PredictPrecisionTest(testing.TestCase):
         x = rng.standard_normal((32, 256)).astype("float32")
         expected = x.astype("float64") @ kernel + bias
         result = model.predict(x, batch_size=32, verbose=0)
-        self.assertAllClose(result, expected, rtol=1e-5, atol=1e-4)
+        self.assertAllClose(result, expected, rtol=1e-5, atol=1e-5)
 
     def test_predict_matches_the_eager_call(self):
         rng = np.random.default_rng(1)
@@ -48,4 +55,52 @@ class PredictPrecisionTest(testing.TestCase):
         precision = model.ov_compiled_model.get_property(
             "INFERENCE_PRECISION_HINT"
         )
-        self.assertEqual(str(precision), "<Type: 'float32'>")
+        self.assertEqual(precision, ov.Type.f32)
+
+
+def bfloat16_reference(x, kernel, bias):
+    """The Dense layer's output for bfloat16 inputs and weights, computed in
+    float32."""
+
+    def rounded(array):
+        return array.astype(ml_dtypes.bfloat16).astype("float32")
+
+    return rounded(rounded(x) @ rounded(kernel) + rounded(bias))
+
+
+class BFloat16PredictTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("layer_dtype", False),
+        ("global_dtype_policy", True),
+    )
+    def test_predict_returns_bfloat16_values(self, global_policy):
+        if global_policy:
+            self.addCleanup(
+                dtype_policy.set_dtype_policy, dtype_policy.dtype_policy()
+            )
+            dtype_policy.set_dtype_policy("bfloat16")
+        rng = np.random.default_rng(3)
+        model, kernel, bias = dense_model(
+            rng, 16, 4, dtype=None if global_policy else "bfloat16"
+        )
+        self.assertEqual(model.layers[0].compute_dtype, "bfloat16")
+        x = rng.standard_normal((8, 16)).astype("float32")
+        result = model.predict(x, batch_size=8, verbose=0)
+        self.assertEqual(backend.standardize_dtype(result.dtype), "bfloat16")
+        # Read as float16, the same bits are far off: 1.0 becomes 1.875.
+        self.assertAllClose(
+            result.astype("float32"),
+            bfloat16_reference(x, kernel, bias),
+            rtol=2e-2,
+            atol=2e-2,
+        )
+
+    def test_evaluate_reads_bfloat16_predictions(self):
+        rng = np.random.default_rng(4)
+        model, kernel, bias = dense_model(rng, 16, 4, dtype="bfloat16")
+        model.compile(loss="mean_squared_error")
+        x = rng.standard_normal((8, 16)).astype("float32")
+        y = np.zeros((8, 4), "float32")
+        loss = model.evaluate(x, y, batch_size=8, verbose=0)
+        expected = np.mean(bfloat16_reference(x, kernel, bias) ** 2)
+        self.assertAllClose(loss, expected, rtol=3e-2)
