@@ -2,9 +2,6 @@ import ml_dtypes
 import openvino as ov
 from openvino import Type
 
-from keras.src.backend.common import KerasVariable
-from keras.src.backend.openvino.core import OpenVINOKerasTensor
-
 # How the backend compiles the models it runs eagerly: the CPU plugin's
 # default precision is bf16 on CPUs that have it, which rounds float32.
 COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
@@ -70,21 +67,3 @@ def evaluate_constant_graph(output, any_element_type=False):
         # OpenVINO hands these types' bits out as other types.
         data = data.view(ML_DTYPES[output.get_element_type()])
     return data
-
-
-# TEMPORARY until the edits mechanism lands: the release's function.
-_compiling_convert_to_numpy = convert_to_numpy  # noqa: F821
-
-
-def convert_to_numpy(x):
-    if isinstance(x, KerasVariable) and isinstance(
-        x.value, OpenVINOKerasTensor
-    ):
-        x = x.value
-    if isinstance(x, OpenVINOKerasTensor):
-        # A constant's data is exact whatever its type.
-        is_constant = x.output.get_node().get_type_name() == "Constant"
-        data = evaluate_constant_graph(x.output, is_constant)
-        if data is not None:
-            return data
-    return _compiling_convert_to_numpy(x)
