@@ -458,10 +458,11 @@ SERIES = (
     (
         "eager-evaluation",
         {
-            BACKEND + "core.py": ("convert_to_numpy", "OpenVINOKerasTensor"),
+            BACKEND + "core.edits.toml": ("convert_to_numpy",),
+            BACKEND + "core.py": ("evaluate_constant_graph",),
             BACKEND + "core_test.py": (
+                "ConvertToNumpyTest",
                 "EagerEvaluationTest",
-                "KerasTensorConstructionTest",
             ),
         },
     ),
@@ -479,15 +480,28 @@ SERIES = (
         },
     ),
     (
+        "argmax-argmin",
+        {
+            BACKEND + "numpy.py": ("argmax", "argmin"),
+            BACKEND + "numpy_test.py": (
+                "ArgExtremumParityTest",
+                "ArgExtremumLengthTest",
+                "ArgExtremumBadInputTest",
+                "ArgExtremumGraphTest",
+            ),
+            BACKEND + "numpy_fuzz_test.py": ("ArgExtremumFuzzTest",),
+            BACKEND + "core_test.py": ("Bfloat16ConstantLimitTest",),
+        },
+    ),
+    (
         "exact-nan-to-num",
         {
-            BACKEND + "numpy.py": ("nan_to_num", "nancumsum", "nancumprod"),
-            BACKEND + "core_test.py": ("CompiledModelCacheTest",),
+            BACKEND + "numpy.py": ("nan_to_num",),
+            BACKEND + "core_test.py": ("EagerResultsTest",),
             BACKEND + "numpy_test.py": (
                 "NanToNumParityTest",
                 "NanToNumBadInputTest",
                 "NanToNumGraphTest",
-                "NanCumulativeTest",
             ),
             BACKEND + "numpy_fuzz_test.py": ("NanToNumFuzzTest",),
             "integration_tests/openvino_nan_to_num_tabular_test.py": (
@@ -496,17 +510,10 @@ SERIES = (
         },
     ),
     (
-        "argmax-argmin",
+        "nan-cumulative",
         {
-            BACKEND + "numpy.py": ("argmax", "argmin"),
-            BACKEND + "numpy_test.py": (
-                "ArgExtremumParityTest",
-                "ArgExtremumLayoutOfWorkTest",
-                "ArgExtremumBadInputTest",
-                "ArgExtremumGraphTest",
-            ),
-            BACKEND + "numpy_fuzz_test.py": ("ArgExtremumFuzzTest",),
-            BACKEND + "core_test.py": ("ReleaseConversionLimitTest",),
+            BACKEND + "numpy.py": ("nancumsum", "nancumprod"),
+            BACKEND + "numpy_test.py": ("NanCumulativeTest",),
         },
     ),
 )

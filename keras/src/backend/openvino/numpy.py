@@ -59,24 +59,20 @@ def _checked_dtype(dtype):
 
 
 def _eager_data(x):
-    """The values of an eager `x` (array, Python value or tensor of a graph
-    of constants) as a native C-ordered array, and their Keras dtype; None
-    for a symbolic tensor. The array may be `x`'s own memory."""
+    """The values of an eager `x` as a native C-ordered array (maybe `x`'s
+    memory) and their Keras dtype; None for a symbolic tensor."""
     if isinstance(x, KerasVariable):
         x = x.value
     if isinstance(x, OpenVINOKerasTensor):
         _checked_dtype(x.dtype)
-        if x.output.get_node().get_type_name() == "Constant":
-            data = convert_to_numpy(x)
-        else:
-            # Computed exactly where a reference kernel exists: compiled,
-            # float64 would be computed as float32, infinities saturated.
-            data = evaluate_constant_graph(x.output, any_element_type=True)
-            if data is None:
-                try:
-                    data = convert_to_numpy(x)
-                except RuntimeError:
-                    return None, x.dtype
+        # Exact where the reference kernels have kernels: compiled, float64
+        # would be computed as float32, infinities saturated.
+        data = evaluate_constant_graph(x.output, any_element_type=True)
+        if data is None:
+            try:
+                data = convert_to_numpy(x)
+            except RuntimeError:
+                return None, x.dtype
     elif isinstance(x, (np.ndarray, np.generic)):
         data = np.asarray(x)
     else:
@@ -93,180 +89,6 @@ def _eager_data(x):
     dtype = _checked_dtype(data.dtype)
     native = data.dtype.newbyteorder("=")
     return data.astype(native, order="C", copy=False), dtype
-
-
-def _nan_to_num_replacement(name, value, dtype):
-    """`value` cast to `dtype` as NumPy casts it, as a 0-d array."""
-    try:
-        # Python ints of any size, which NumPy would hold as objects.
-        array = np.asarray(float(value) if type(value) is int else value)
-    except OverflowError:
-        raise ValueError(
-            f"`{name}` is too large for any float dtype: {value!r}."
-        ) from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"`{name}` must be a real number, but received {value!r} of type "
-            f"{type(value).__name__}."
-        )
-    if array.size != 1:
-        raise ValueError(
-            f"`{name}` must be a scalar, but received an array of shape "
-            f"{array.shape}."
-        )
-    # As in NumPy, a value beyond the dtype's range becomes infinite.
-    with np.errstate(over="ignore"):
-        return array.reshape(()).astype(np.float64).astype(dtype)
-
-
-def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
-    """`nan_to_num` of the float output `x`, as the CPU plugin computes it.
-
-    A clamp to the dtype's finite range gives the default replacements and
-    keeps every finite value; its bounds are attributes, which the plugin
-    keeps exact in any precision, unlike constants. `posinf` and `neginf`
-    (None for the defaults) and `nan` are 0-d arrays of the dtype. The plugin
-    computes float64 as float32 (openvino#34138) and may saturate an
-    infinity on the way: for float64, anything at or beyond float32's range
-    counts as infinite.
-    """
-    output_type = x.get_element_type()
-    if dtype.startswith("float8"):
-        # The plugin has no float8 kernels; float32 holds every float8 value.
-        x = ov_opset.convert(x, Type.f32).output(0)
-    compute_dtype = np.float32 if dtype.startswith("float8") else dtype
-    info = ml_dtypes.finfo(dtype)
-    result = ov_opset.clamp(x, float(info.min), float(info.max))
-    inf = np.asarray(np.inf, compute_dtype)
-    tests = ((ov_opset.equal, inf), (ov_opset.equal, -inf))
-    if dtype == "float64":
-        limit = np.asarray(np.finfo(np.float32).max, dtype)
-        tests = ((ov_opset.greater_equal, limit), (ov_opset.less_equal, -limit))
-    for replacement, (compare, bound) in zip((posinf, neginf), tests):
-        if replacement is not None:
-            result = ov_opset.select(
-                compare(x, _constant(bound)),
-                _constant(replacement.astype(compute_dtype)),
-                result,
-            )
-    nan = _constant(nan.astype(compute_dtype))
-    result = ov_opset.select(ov_opset.is_nan(x), nan, result)
-    return ov_opset.convert(result, output_type).output(0)
-
-
-def _bit_words(values):
-    """The bit patterns of a 1-d array of 16, 32 or 64-bit floats as int32
-    words, one row per value, least significant first; 16-bit patterns
-    sign-extended."""
-    if values.itemsize == 2:
-        return values.view(np.int16).astype(np.int32).reshape(-1, 1)
-    return values.reshape(-1, 1).view(np.int32)
-
-
-def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
-    """`nan_to_num` of float values held as their `_bit_words`, in integer
-    ops only: the CPU plugin runs bitwise ops, and compares integers with
-    zero or with values that float32 holds, exactly.
-
-    Args:
-        words: The values' words: a list of int32 outputs of shape `(n,)`,
-            least significant first. Elementwise ops on shape `(n,)` run
-            several times faster on the plugin than on `(n, 1)`.
-        dtype: The float dtype whose bits the words hold.
-        nan, posinf, neginf: 0-d arrays of `dtype`.
-
-    Returns:
-        The replaced values' words, as `words`.
-    """
-    info = ml_dtypes.finfo(dtype)
-    exponent_shift = info.nmant - 32 * (len(words) - 1)
-    exponent = _i32(((1 << info.nexp) - 1) << exponent_shift)
-    top = words[-1]
-    # Both sides hold at most `nexp` significant bits.
-    all_ones = ov_opset.equal(ov_opset.bitwise_and(top, exponent), exponent)
-    fraction = ov_opset.bitwise_and(top, _i32((1 << exponent_shift) - 1))
-    for word in words[:-1]:
-        fraction = ov_opset.bitwise_or(fraction, word)
-    has_fraction = ov_opset.not_equal(fraction, _i32(0))
-    is_inf = ov_opset.logical_and(all_ones, ov_opset.logical_not(has_fraction))
-    negative = ov_opset.less(top, _i32(0))
-    kinds = (
-        (ov_opset.logical_and(all_ones, has_fraction), nan),
-        (ov_opset.logical_and(is_inf, ov_opset.logical_not(negative)), posinf),
-        (ov_opset.logical_and(is_inf, negative), neginf),
-    )
-    # Bitwise selects, which the plugin runs exactly: `select` on int32
-    # goes through float32.
-    masks = [
-        ov_opset.select(mask, _i32(-1), _i32(0))
-        for mask in [all_ones] + [mask for mask, _ in kinds]
-    ]
-    replaced = []
-    for index, word in enumerate(words):
-        result = ov_opset.bitwise_and(word, ov_opset.bitwise_not(masks[0]))
-        for mask, (_, value) in zip(masks[1:], kinds):
-            value_word = _bit_words(value.reshape(1))[0, index]
-            result = ov_opset.bitwise_or(
-                result, ov_opset.bitwise_and(mask, _i32(value_word))
-            )
-        replaced.append(result.output(0))
-    return replaced
-
-
-def _nan_to_num_array(x, dtype, nan, posinf, neginf):
-    """`nan_to_num` of the native C-ordered float array `x`, computed by a
-    model compiled for this call."""
-    if dtype.startswith("float8"):
-        ov_type = OPENVINO_DTYPES[dtype]
-        parameter = ov_opset.parameter([-1], ov_type)
-        result = _nan_to_num_graph(
-            parameter.output(0), dtype, nan, posinf, neginf
-        )
-        values = ov.Tensor(x.reshape(-1).view(np.uint8), [x.size], ov_type)
-    else:
-        info = ml_dtypes.finfo(dtype)
-        values = _bit_words(x.reshape(-1))
-        parameter = ov_opset.parameter([-1, values.shape[1]], Type.i32)
-        words = [
-            ov_opset.gather(parameter, _i32(index), _i32(1)).output(0)
-            for index in range(values.shape[1])
-        ]
-        words = _nan_to_num_bits(
-            words,
-            dtype,
-            nan,
-            np.asarray(info.max, dtype) if posinf is None else posinf,
-            np.asarray(info.min, dtype) if neginf is None else neginf,
-        )
-        result = ov_opset.concat(
-            [ov_opset.unsqueeze(word, _i32(1)) for word in words], 1
-        )
-        if x.itemsize == 2:
-            result = ov_opset.convert(result, Type.i16)
-    model = ov.Model([result], [parameter])
-    compiled_model = ov.compile_model(model, get_device(), COMPILE_CONFIG)
-    return compiled_model(values)[0].view(x.dtype).reshape(x.shape)
-
-
-def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
-    if x is None:
-        raise TypeError("`x` must be a tensor or array-like, not None.")
-    data, dtype = _eager_data(x)
-    float_dtype = dtype if is_float_dtype(dtype) else "float32"
-    nan = _nan_to_num_replacement("nan", nan, float_dtype)
-    if posinf is not None:
-        posinf = _nan_to_num_replacement("posinf", posinf, float_dtype)
-    if neginf is not None:
-        neginf = _nan_to_num_replacement("neginf", neginf, float_dtype)
-    if data is None:
-        x = get_ov_output(x)
-        if is_float_dtype(dtype):
-            x = _nan_to_num_graph(x, dtype, nan, posinf, neginf)
-        return OpenVINOKerasTensor(x)
-    if is_float_dtype(dtype) and data.size:
-        data = _nan_to_num_array(data, dtype, nan, posinf, neginf)
-    # Integers and booleans hold no NaN or infinity.
-    return _eager_tensor(data)
 
 
 # Types that TopK's reference kernels lack, compared as int32 instead.
@@ -388,6 +210,173 @@ def argmax(x, axis=None, keepdims=False):
 
 def argmin(x, axis=None, keepdims=False):
     return _arg_extremum(x, axis, keepdims, "min")
+
+
+def _nan_to_num_replacement(name, value, dtype):
+    """`value` cast to `dtype` as NumPy casts it, as a 0-d array."""
+    try:
+        # Python ints of any size, which NumPy would hold as objects.
+        array = np.asarray(float(value) if type(value) is int else value)
+    except OverflowError:
+        raise ValueError(
+            f"`{name}` is too large for any float dtype: {value!r}."
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"`{name}` must be a real number, but received {value!r} of type "
+            f"{type(value).__name__}."
+        )
+    if array.size != 1:
+        raise ValueError(
+            f"`{name}` must be a scalar, but received an array of shape "
+            f"{array.shape}."
+        )
+    # As in NumPy, a value beyond the dtype's range becomes infinite.
+    with np.errstate(over="ignore"):
+        return array.reshape(()).astype(np.float64).astype(dtype)
+
+
+def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
+    """`nan_to_num` of the float output `x`, as the CPU plugin computes it.
+
+    The clamp's bounds are attributes, exact in any precision, unlike
+    constants. The plugin computes float64 as float32 (openvino#34138) and
+    may saturate infinities: for float64, anything at or beyond float32's
+    range counts as infinite. `posinf` and `neginf` are None for defaults.
+    """
+    output_type = x.get_element_type()
+    if dtype.startswith("float8"):
+        # The plugin has no float8 kernels; float32 holds every float8 value.
+        x = ov_opset.convert(x, Type.f32).output(0)
+    compute_dtype = np.float32 if dtype.startswith("float8") else dtype
+    info = ml_dtypes.finfo(dtype)
+    result = ov_opset.clamp(x, float(info.min), float(info.max))
+    inf = np.asarray(np.inf, compute_dtype)
+    tests = ((ov_opset.equal, inf), (ov_opset.equal, -inf))
+    if dtype == "float64":
+        limit = np.asarray(np.finfo(np.float32).max, dtype)
+        tests = ((ov_opset.greater_equal, limit), (ov_opset.less_equal, -limit))
+    for replacement, (compare, bound) in zip((posinf, neginf), tests):
+        if replacement is not None:
+            result = ov_opset.select(
+                compare(x, _constant(bound)),
+                _constant(replacement.astype(compute_dtype)),
+                result,
+            )
+    nan = _constant(nan.astype(compute_dtype))
+    result = ov_opset.select(ov_opset.is_nan(x), nan, result)
+    return ov_opset.convert(result, output_type).output(0)
+
+
+def _bit_words(values):
+    """1-d 16, 32 or 64-bit floats' bits as rows of int32 words, least
+    significant first (16 bits sign-extended)."""
+    if values.itemsize == 2:
+        return values.view(np.int16).astype(np.int32).reshape(-1, 1)
+    return values.reshape(-1, 1).view(np.int32)
+
+
+def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
+    """`nan_to_num` of float values held as int32 words (a list of outputs
+    of shape `(n,)`, least significant first), which it returns replaced.
+
+    Integer ops only: the CPU plugin runs bitwise ops exactly, and compares
+    integers through float32, which is exact against zero and against the
+    exponent masks. `nan`, `posinf` and `neginf` are 0-d arrays of `dtype`.
+    """
+    info = ml_dtypes.finfo(dtype)
+    exponent_shift = info.nmant - 32 * (len(words) - 1)
+    exponent = _i32(((1 << info.nexp) - 1) << exponent_shift)
+    top = words[-1]
+    # Both sides hold at most `nexp` significant bits.
+    all_ones = ov_opset.equal(ov_opset.bitwise_and(top, exponent), exponent)
+    fraction = ov_opset.bitwise_and(top, _i32((1 << exponent_shift) - 1))
+    for word in words[:-1]:
+        fraction = ov_opset.bitwise_or(fraction, word)
+    has_fraction = ov_opset.not_equal(fraction, _i32(0))
+    is_inf = ov_opset.logical_and(all_ones, ov_opset.logical_not(has_fraction))
+    negative = ov_opset.less(top, _i32(0))
+    kinds = (
+        (ov_opset.logical_and(all_ones, has_fraction), nan),
+        (ov_opset.logical_and(is_inf, ov_opset.logical_not(negative)), posinf),
+        (ov_opset.logical_and(is_inf, negative), neginf),
+    )
+    # Bitwise selects: the plugin's `select` on int32 goes through float32.
+    special, *masks = (
+        ov_opset.select(mask, _i32(-1), _i32(0))
+        for mask in [all_ones] + [mask for mask, _ in kinds]
+    )
+    replaced = []
+    for index, word in enumerate(words):
+        result = ov_opset.bitwise_and(word, ov_opset.bitwise_not(special))
+        for mask, (_, value) in zip(masks, kinds):
+            value_word = _i32(_bit_words(value.reshape(1))[0, index])
+            result = ov_opset.bitwise_or(
+                result, ov_opset.bitwise_and(mask, value_word)
+            )
+        replaced.append(result.output(0))
+    return replaced
+
+
+def _nan_to_num_array(x, dtype, nan, posinf, neginf):
+    """`nan_to_num` of the native C-ordered float array `x`, computed by a
+    model compiled for this call."""
+    if dtype.startswith("float8"):
+        ov_type = OPENVINO_DTYPES[dtype]
+        parameter = ov_opset.parameter([-1], ov_type)
+        result = _nan_to_num_graph(
+            parameter.output(0), dtype, nan, posinf, neginf
+        )
+        values = ov.Tensor(x.reshape(-1).view(np.uint8), [x.size], ov_type)
+    else:
+        info = ml_dtypes.finfo(dtype)
+        values = _bit_words(x.reshape(-1))
+        parameter = ov_opset.parameter([-1, values.shape[1]], Type.i32)
+        words = [
+            ov_opset.gather(parameter, _i32(index), _i32(1)).output(0)
+            for index in range(values.shape[1])
+        ]
+        words = _nan_to_num_bits(
+            words,
+            dtype,
+            nan,
+            np.asarray(info.max, dtype) if posinf is None else posinf,
+            np.asarray(info.min, dtype) if neginf is None else neginf,
+        )
+        result = ov_opset.concat(
+            [ov_opset.unsqueeze(word, _i32(1)) for word in words], 1
+        )
+        if x.itemsize == 2:
+            result = ov_opset.convert(result, Type.i16)
+    model = ov.Model([result], [parameter])
+    compiled_model = ov.compile_model(model, get_device(), COMPILE_CONFIG)
+    return compiled_model(values)[0].view(x.dtype).reshape(x.shape)
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    if x is None:
+        raise TypeError("`x` must be a tensor or array-like, not None.")
+    data, dtype = _eager_data(x)
+    float_dtype = dtype if is_float_dtype(dtype) else "float32"
+    nan, posinf, neginf = (
+        value
+        if value is None
+        else _nan_to_num_replacement(name, value, float_dtype)
+        for name, value in (
+            ("nan", nan),
+            ("posinf", posinf),
+            ("neginf", neginf),
+        )
+    )
+    if data is None:
+        x = get_ov_output(x)
+        if is_float_dtype(dtype):
+            x = _nan_to_num_graph(x, dtype, nan, posinf, neginf)
+        return OpenVINOKerasTensor(x)
+    if is_float_dtype(dtype) and data.size:
+        data = _nan_to_num_array(data, dtype, nan, posinf, neginf)
+    # Integers and booleans hold no NaN or infinity.
+    return _eager_tensor(data)
 
 
 def _nan_as(x, value):
