@@ -43,12 +43,13 @@ import ast
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import linecache
 import os
 import sys
 import tomllib
 
 _TREE_DIR = os.path.dirname(os.path.abspath(__file__))
-EDITS_SUFFIX = ".edits.toml"
+_EDITS_SUFFIX = ".edits.toml"
 
 
 class _EditError(ValueError):
@@ -148,7 +149,7 @@ def _tree_source(fullname):
 def _edits_source(fullname):
     """Path of this tree's edits file for module `fullname`, or None."""
     relative = os.path.join(*fullname.split(".")[1:])
-    edits_file = os.path.join(_TREE_DIR, relative + EDITS_SUFFIX)
+    edits_file = os.path.join(_TREE_DIR, relative + _EDITS_SUFFIX)
     return edits_file if os.path.isfile(edits_file) else None
 
 
@@ -171,6 +172,13 @@ class _OverlayLoader(importlib.abc.Loader):
             edits = _read_edits(self.edits_file)
             source = _apply_edits(source, edits, origin)
             module.__edits_file__ = self.edits_file
+            # Tracebacks and `inspect` then show the lines that run.
+            linecache.cache[origin] = (
+                len(source),
+                None,
+                source.splitlines(keepends=True),
+                origin,
+            )
             exec(compile(source, origin, "exec"), module.__dict__)
         release_namespace = dict(module.__dict__)
         if self.tree_file is not None:

@@ -184,9 +184,11 @@ def installed_keras_root():
 
 def edits_files():
     """The tree's edits files, each with the module it edits."""
-    for path in sorted((TREE_ROOT / "keras").rglob("*" + overlay.EDITS_SUFFIX)):
+    for path in sorted(
+        (TREE_ROOT / "keras").rglob("*" + overlay._EDITS_SUFFIX)
+    ):
         relative = path.relative_to(TREE_ROOT).as_posix()
-        yield relative, relative[: -len(overlay.EDITS_SUFFIX)] + ".py"
+        yield relative, relative[: -len(overlay._EDITS_SUFFIX)] + ".py"
 
 
 def edit_keys():
