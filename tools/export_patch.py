@@ -492,14 +492,16 @@ SERIES = (
                 "ArgExtremumGraphTest",
             ),
             BACKEND + "numpy_fuzz_test.py": ("ArgExtremumFuzzTest",),
-            BACKEND + "core_test.py": ("Bfloat16ConstantLimitTest",),
         },
     ),
     (
         "exact-nan-to-num",
         {
             BACKEND + "numpy.py": ("nan_to_num",),
-            BACKEND + "core_test.py": ("EagerResultsTest",),
+            BACKEND + "core_test.py": (
+                "EagerResultsTest",
+                "Bfloat16ConstantLimitTest",
+            ),
             BACKEND + "numpy_test.py": (
                 "NanToNumParityTest",
                 "NanToNumBadInputTest",

@@ -358,15 +358,12 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         raise TypeError("`x` must be a tensor or array-like, not None.")
     data, dtype = _eager_data(x)
     float_dtype = dtype if is_float_dtype(dtype) else "float32"
-    nan, posinf, neginf = (
-        value
+    nan = _nan_to_num_replacement("nan", nan, float_dtype)
+    posinf, neginf = (
+        None
         if value is None
         else _nan_to_num_replacement(name, value, float_dtype)
-        for name, value in (
-            ("nan", nan),
-            ("posinf", posinf),
-            ("neginf", neginf),
-        )
+        for name, value in (("posinf", posinf), ("neginf", neginf))
     )
     if data is None:
         x = get_ov_output(x)
