@@ -75,7 +75,8 @@ def suite_text(keras_root):
     body = tree_lines[added[0].start : added[-1].end]
     edits = export_patch.add_imports(release_blocks, new_imports)
     merged = list(lines)
-    for start, end, text in sorted(edits, reverse=True):
+    # Several lines at one place go in the order they were listed.
+    for start, end, text in sorted(edits, key=lambda e: e[:2])[::-1]:
         merged[start:end] = text
     text = "".join(merged).rstrip("\n") + "\n\n\n" + "".join(body)
     return text, release
