@@ -12,11 +12,13 @@ Two of them, each with its PR description in `tools/series/`:
   `--series`, for a checkout that has `.github/workflows/actions.yml`): one
   workflow step that runs the tests the series adds under
   `keras_openvino/` (and `integration_tests/`), which the existing step,
-  run from the Keras checkout, never collects.
+  run from the Keras checkout, never collects; and, in `requirements.txt`,
+  the packages only those tests import (hypothesis).
 """
 
 import ast
 import pathlib
+import re
 
 from tools import export_patch
 
@@ -29,6 +31,9 @@ CI_DESCRIPTION = TREE_ROOT / "tools" / "series" / f"{CI_NAME}.md"
 WORKFLOW = ".github/workflows/actions.yml"
 # The step goes right after this one, in the job that installs the package.
 STEP_AFTER = "Run Tests"
+REQUIREMENTS = "requirements.txt"
+# Modules the series' tests import that only they need, and their package.
+TEST_ONLY_PACKAGES = {"hypothesis": "hypothesis"}
 
 
 def suite_text(keras_root):
@@ -178,23 +183,71 @@ def workflow_with_step(text, targets):
     return "".join(lines[:end] + ci_step(targets) + lines[end:])
 
 
+def missing_test_packages(diffs, requirements):
+    """Packages that the series' tests import and neither the workflow's
+    requirement files nor Keras's install."""
+    added = "\n".join(diffs)
+    return [
+        package
+        for module, package in TEST_ONLY_PACKAGES.items()
+        if re.search(
+            rf"^\+(from {module} import|import {module}\b)", added, re.M
+        )
+        and not re.search(rf"^{package}\b", requirements, re.M)
+    ]
+
+
+def requirements_with(text, packages):
+    """`requirements.txt` with `packages` at the end of its testing block
+    (the lines after `# Testing`), or at its end."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    end = len(lines)
+    if "# Testing\n" in lines:
+        end = lines.index("# Testing\n") + 1
+        while end < len(lines) and lines[end].strip():
+            end += 1
+    return "".join(
+        lines[:end] + [f"{name}\n" for name in packages] + lines[end:]
+    )
+
+
 def extra_series(keras_root, layout, series):
     """Patches that follow the series in `layout`: for a keras-openvino
     checkout with a workflow, the step that runs the series' own tests."""
     workflow = keras_root / WORKFLOW
     if layout.name != "keras-openvino" or not workflow.is_file():
         return []
-    targets = own_test_targets(diff for _, _, diff in series)
+    diffs = [diff for _, _, diff in series]
+    targets = own_test_targets(diffs)
     if not targets:
         return []
     old = workflow.read_text()
-    new = workflow_with_step(old, targets)
-    description = CI_DESCRIPTION.read_text().replace(
-        "{command}", f"pytest {' '.join(targets)}"
+    diff = export_patch.unified_diff(
+        WORKFLOW, old, workflow_with_step(old, targets)
     )
-    return [
-        (CI_NAME, description, export_patch.unified_diff(WORKFLOW, old, new))
-    ]
+    requirements = keras_root / REQUIREMENTS
+    old = requirements.read_text() if requirements.is_file() else ""
+    packages = missing_test_packages(diffs, old)
+    if packages:
+        diff += export_patch.unified_diff(
+            REQUIREMENTS, old, requirements_with(old, packages)
+        )
+        needs = (
+            "\n\nThe packages only these tests import join "
+            f"`{REQUIREMENTS}`'s testing block: "
+            + ", ".join(f"`{name}`" for name in packages)
+            + "."
+        )
+    else:
+        needs = ""
+    description = (
+        CI_DESCRIPTION.read_text()
+        .replace("{command}", f"pytest {' '.join(targets)}")
+        .replace("{needs}", needs)
+    )
+    return [(CI_NAME, description, diff)]
 
 
 def step_command(workflow_text):

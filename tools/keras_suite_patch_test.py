@@ -204,6 +204,30 @@ def test_workflow_without_run_tests_is_reported():
         keras_suite_patch.workflow_with_step("jobs: {}\n", ["keras_openvino"])
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "# Testing\npytest\n\n# Linting\nruff\n",
+            "# Testing\npytest\nhypothesis\n\n",
+        ),
+        ("openvino\npytest", "openvino\npytest\nhypothesis\n"),
+    ],
+)
+def test_requirements_join_the_testing_block(text, expected):
+    diff = (
+        "+++ b/keras_openvino/src/ops/numpy_fuzz_test.py\n"
+        "+from hypothesis import given\n"
+    )
+    packages = keras_suite_patch.missing_test_packages([diff], text)
+    assert packages == ["hypothesis"]
+    assert expected in keras_suite_patch.requirements_with(text, packages)
+    assert (
+        keras_suite_patch.missing_test_packages([diff], text + "\nhypothesis\n")
+        == []
+    )
+
+
 def test_no_step_outside_a_keras_openvino_checkout(tmp_path):
     series = [("x", "", "+++ b/keras_openvino/src/ops/numpy_test.py\n")]
     layout = export_patch.KerasLayout()
@@ -239,7 +263,10 @@ def test_keras_openvino_series_ends_with_the_ci_step(keras_openvino_series):
     )
     diff = last.split("\n---\n", 1)[1]
     changed = [line for line in diff.splitlines() if line.startswith("+++ ")]
-    assert changed == [f"+++ b/{keras_suite_patch.WORKFLOW}"]
+    assert changed == [
+        f"+++ b/{keras_suite_patch.WORKFLOW}",
+        f"+++ b/{keras_suite_patch.REQUIREMENTS}",
+    ]
     added = [
         line[1:]
         for line in diff.splitlines()
@@ -250,7 +277,11 @@ def test_keras_openvino_series_ends_with_the_ci_step(keras_openvino_series):
         for line in diff.splitlines()
         if line.startswith("-") and not line.startswith("---")
     ]
-    assert removed == [] and len(added) == 7
+    # Seven lines of YAML, one requirement: the fuzz tests' hypothesis.
+    assert removed == [] and len(added) == 8
+    assert "hypothesis" in added
+    requirements = (applied / keras_suite_patch.REQUIREMENTS).read_text()
+    assert "# Testing\npytest\npytest-xdist\nhypothesis\n\n" in requirements
     step = keras_suite_patch.step_command(
         (applied / keras_suite_patch.WORKFLOW).read_text()
     )
