@@ -254,7 +254,7 @@ def counts(report):
     if not report.is_file():
         return result, failed, skips
     for case in ElementTree.parse(report).getroot().iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
+        name = f"{case.get('classname')}::{case.get('name')}".lstrip(".")
         if case.find("failure") is not None:
             result["failed"] += 1
             failed.append(name)
