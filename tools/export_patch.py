@@ -41,6 +41,8 @@ NOT_EXPORTED = {
     "keras/__init__.py",
     "keras/src/backend/openvino/eager_audit.py",
     "keras/src/backend/openvino/eager_audit_test.py",
+    # Keras's own op tests: a patch of their own (`--keras-suite`).
+    "keras/src/ops/numpy_test.py",
 }
 EXPORTED_DIRS = ("keras", "integration_tests")
 BACKEND = "keras/src/backend/openvino/"
@@ -881,7 +883,9 @@ def export_series(keras_root):
         series.append(
             (name, layout.describe(description), stage_diff(before, after))
         )
-    return series
+    from tools import keras_suite_patch
+
+    return series + keras_suite_patch.extra_series(keras_root, layout, series)
 
 
 def export(keras_root):
@@ -922,6 +926,19 @@ def check_applies(patch_paths, keras_root):
         excluded = keras_root / layout.excluded_tests
         if excluded.is_file():
             shutil.copy(excluded, scratch / layout.excluded_tests)
+        # Other files the patches change (keras-openvino's workflow).
+        for path in patch_paths:
+            for line in pathlib.Path(path).read_text().splitlines():
+                changed = line[len("--- a/") :]
+                if (
+                    line.startswith("--- a/")
+                    and (keras_root / changed).is_file()
+                    and not (scratch / changed).exists()
+                ):
+                    (scratch / changed).parent.mkdir(
+                        parents=True, exist_ok=True
+                    )
+                    shutil.copy(keras_root / changed, scratch / changed)
         for path in patch_paths:
             result = subprocess.run(
                 ["git", "apply", str(pathlib.Path(path).resolve())],
@@ -952,6 +969,12 @@ def main():
     )
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     parser.add_argument(
+        "--keras-suite",
+        action="store_true",
+        help="write one patch that adds the backend-agnostic test classes "
+        "to Keras's keras/src/ops/numpy_test.py, into --output-dir",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="run `git apply --check` on a copy of that Keras",
@@ -963,7 +986,13 @@ def main():
         keras_root, description = installed_keras_root()
     layout = layout_of(keras_root).name
     try:
-        if args.series:
+        if args.keras_suite:
+            from tools import keras_suite_patch
+
+            paths = [
+                keras_suite_patch.write_suite_patch(keras_root, args.output_dir)
+            ]
+        elif args.series:
             paths = write_series(keras_root, args.output_dir)
         else:
             paths = [pathlib.Path(args.output)]
@@ -984,4 +1013,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the imported module, the one tools.keras_suite_patch uses, so
+    # that its ExportError is this one.
+    from tools import export_patch
+
+    sys.exit(export_patch.main())
