@@ -120,6 +120,25 @@ def _apply_edits(source, edits, filename):
     return "".join(lines)
 
 
+def _unedited_functions(source, edits, filename, module):
+    """The module-level functions that `edits` change, built from the
+    unedited `source` in `module`'s namespace, by name."""
+    tree = ast.parse(source, filename)
+    lines = source.splitlines(keepends=True)
+    functions = {}
+    for name in {edit.get("function") for edit in edits}:
+        if not name or "." in name:
+            continue
+        start, end = _line_range(tree, name, filename)
+        code = compile(
+            "\n" * start + "".join(lines[start:end]), filename, "exec"
+        )
+        scratch = {}
+        exec(code, module.__dict__, scratch)
+        functions[name] = scratch[name]
+    return functions
+
+
 def _find_release_dir():
     for entry in sys.path:
         candidate = os.path.join(os.path.abspath(entry or "."), "keras")
@@ -168,9 +187,9 @@ class _OverlayLoader(importlib.abc.Loader):
         else:
             origin = module.__spec__.origin
             with open(origin, encoding="utf-8") as f:
-                source = f.read()
+                original = f.read()
             edits = _read_edits(self.edits_file)
-            source = _apply_edits(source, edits, origin)
+            source = _apply_edits(original, edits, origin)
             module.__edits_file__ = self.edits_file
             # Tracebacks and `inspect` then show the lines that run.
             linecache.cache[origin] = (
@@ -180,6 +199,7 @@ class _OverlayLoader(importlib.abc.Loader):
                 origin,
             )
             exec(compile(source, origin, "exec"), module.__dict__)
+            unedited = _unedited_functions(original, edits, origin, module)
         release_namespace = dict(module.__dict__)
         if self.tree_file is not None:
             with open(self.tree_file, encoding="utf-8") as f:
@@ -193,6 +213,10 @@ class _OverlayLoader(importlib.abc.Loader):
             if not name.startswith("__")
             and module.__dict__.get(name) is not value
         }
+        if self.edits_file is not None:
+            # Edited functions too, as the release wrote them, so that the
+            # audit can run the release's code beside the tree's.
+            module.__overlaid__.update(unedited)
 
 
 class _OverlayFinder(importlib.abc.MetaPathFinder):
