@@ -270,6 +270,11 @@ def counts(report):
     return result, failed, skips
 
 
+def code(text):
+    """`text` as Markdown code, whatever backticks it holds."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def error_lines(report):
     """The distinct `E   SomeError: ...` lines of a run's log, most
     frequent first, with their counts."""
@@ -456,7 +461,7 @@ def main(argv=None):
         lines += [f"- `{name}`" for name in failed[:FAILURES_LISTED]]
         if len(failed) > FAILURES_LISTED:
             lines.append(f"- and {len(failed) - FAILURES_LISTED} more")
-        lines += [f"- error, {n} times: `{error}`" for error, n in errors]
+        lines += [f"- error, {n} times: {code(error)}" for error, n in errors]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")
     print(args.output.read_text())
