@@ -318,39 +318,56 @@ def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
     return replaced
 
 
-def _nan_to_num_array(x, dtype, nan, posinf, neginf):
-    """`nan_to_num` of the native C-ordered float array `x`, computed by a
-    model compiled for this call."""
+def _nan_to_num_model(dtype, num_words, replacements):
+    """A compiled model of `nan_to_num` for values of `dtype`: as float8,
+    or as `num_words` int32 words each (see `_bit_words`). `replacements`
+    holds the bytes of `nan`, `posinf` and `neginf` in `dtype`."""
+    nan, posinf, neginf = np.frombuffer(replacements, dtype)
     if dtype.startswith("float8"):
-        ov_type = OPENVINO_DTYPES[dtype]
-        parameter = ov_opset.parameter([-1], ov_type)
+        parameter = ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])
         result = _nan_to_num_graph(
             parameter.output(0), dtype, nan, posinf, neginf
         )
-        values = ov.Tensor(x.reshape(-1).view(np.uint8), [x.size], ov_type)
     else:
-        info = ml_dtypes.finfo(dtype)
-        values = _bit_words(x.reshape(-1))
-        parameter = ov_opset.parameter([-1, values.shape[1]], Type.i32)
+        parameter = ov_opset.parameter([-1, num_words], Type.i32)
         words = [
             ov_opset.gather(parameter, _i32(index), _i32(1)).output(0)
-            for index in range(values.shape[1])
+            for index in range(num_words)
         ]
-        words = _nan_to_num_bits(
-            words,
-            dtype,
-            nan,
-            np.asarray(info.max, dtype) if posinf is None else posinf,
-            np.asarray(info.min, dtype) if neginf is None else neginf,
-        )
+        words = _nan_to_num_bits(words, dtype, nan, posinf, neginf)
         result = ov_opset.concat(
             [ov_opset.unsqueeze(word, _i32(1)) for word in words], 1
         )
-        if x.itemsize == 2:
+        if np.dtype(dtype).itemsize == 2:
             result = ov_opset.convert(result, Type.i16)
     model = ov.Model([result], [parameter])
-    compiled_model = ov.compile_model(model, get_device(), COMPILE_CONFIG)
-    return compiled_model(values)[0].view(x.dtype).reshape(x.shape)
+    return ov.compile_model(model, get_device(), COMPILE_CONFIG)
+
+
+def _nan_to_num_array(x, dtype, nan, posinf, neginf):
+    """`nan_to_num` of the native C-ordered float array `x`."""
+    info = ml_dtypes.finfo(dtype)
+    replacements = np.stack(
+        [
+            nan,
+            np.asarray(info.max, dtype) if posinf is None else posinf,
+            np.asarray(info.min, dtype) if neginf is None else neginf,
+        ]
+    )
+    if dtype.startswith("float8"):
+        values = x.reshape(-1).view(np.uint8)
+        values = ov.Tensor(values, [x.size], OPENVINO_DTYPES[dtype])
+        num_words = 0
+    else:
+        values = _bit_words(x.reshape(-1))
+        num_words = values.shape[1]
+    model = _nan_to_num_model(dtype, num_words, replacements.tobytes())
+    # A request of this call's own: the model's built-in one would keep
+    # the result's memory until its next call.
+    request = model.create_infer_request()
+    request.infer([values])
+    result = request.get_output_tensor(0).data
+    return result.view(x.dtype).reshape(x.shape)
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
