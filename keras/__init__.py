@@ -50,6 +50,9 @@ import tomllib
 
 _TREE_DIR = os.path.dirname(os.path.abspath(__file__))
 _EDITS_SUFFIX = ".edits.toml"
+# Speed patches: edits of this tree's own modules, each a later patch of
+# the series; the tree runs with all of them.
+_SPEED_DIR = os.path.join(os.path.dirname(_TREE_DIR), "speed")
 
 
 class _EditError(ValueError):
@@ -61,11 +64,12 @@ def _read_edits(path):
     with open(path, "rb") as f:
         edits = tomllib.load(f).get("edit", [])
     for edit in edits:
-        unknown = set(edit) - {"function", "anchor", "replacement"}
+        unknown = set(edit) - {"module", "function", "anchor", "replacement"}
         if unknown or not {"anchor", "replacement"} <= set(edit):
             raise _EditError(
                 f"{path}: an edit has `anchor`, `replacement` and optionally "
-                f"`function`, not {sorted(edit)}"
+                f"`function` (and `module`, in a speed patch), not "
+                f"{sorted(edit)}"
             )
     return edits
 
@@ -139,6 +143,26 @@ def _unedited_functions(source, edits, filename, module):
     return functions
 
 
+def _speed_edits(tree_file):
+    """The edits that the speed patches (`speed/*.edits.toml`, in order)
+    make to `tree_file`; none with `KERAS_OVERLAY_CORE_ONLY` set."""
+    if os.environ.get("KERAS_OVERLAY_CORE_ONLY") or not os.path.isdir(
+        _SPEED_DIR
+    ):
+        return []
+    relative = os.path.relpath(tree_file, os.path.dirname(_TREE_DIR))
+    edits = []
+    for name in sorted(os.listdir(_SPEED_DIR)):
+        if name.endswith(_EDITS_SUFFIX):
+            path = os.path.join(_SPEED_DIR, name)
+            edits += [
+                edit
+                for edit in _read_edits(path)
+                if edit.get("module") == relative.replace(os.sep, "/")
+            ]
+    return edits
+
+
 def _find_release_dir():
     for entry in sys.path:
         candidate = os.path.join(os.path.abspath(entry or "."), "keras")
@@ -203,7 +227,17 @@ class _OverlayLoader(importlib.abc.Loader):
         release_namespace = dict(module.__dict__)
         if self.tree_file is not None:
             with open(self.tree_file, encoding="utf-8") as f:
-                code = compile(f.read(), self.tree_file, "exec")
+                source = f.read()
+            speed_edits = _speed_edits(self.tree_file)
+            if speed_edits:
+                source = _apply_edits(source, speed_edits, self.tree_file)
+                linecache.cache[self.tree_file] = (
+                    len(source),
+                    None,
+                    source.splitlines(keepends=True),
+                    self.tree_file,
+                )
+            code = compile(source, self.tree_file, "exec")
             module.__overlay_file__ = self.tree_file
             exec(code, module.__dict__)
         # What the tree replaced, for benchmarks and the patch export.

@@ -49,6 +49,7 @@ BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
 NUMPY_MODULE = "keras/src/backend/openvino/numpy.py"
 REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
+SPEED_DIR = TREE_ROOT / "speed"
 
 
 def load_overlay():
@@ -828,9 +829,22 @@ def edited_texts(keras_root, layout, present):
     return texts
 
 
-def stage_texts(keras_root, layout, modules, present):
+def speed_patches():
+    """Each speed patch's name and edits, in order: `speed/NN-name.edits.toml`
+    edits the tree's own modules (each edit names its `module`)."""
+    return [
+        (
+            path.name.removesuffix(".edits.toml").split("-", 1)[1],
+            overlay._read_edits(path),
+        )
+        for path in sorted(SPEED_DIR.glob("*.edits.toml"))
+    ]
+
+
+def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     """Every file the contribution touches, as it reads once the
-    definitions in `present` are in: target path -> text (None: absent)."""
+    definitions in `present` are in and `speed_edits` made: target path ->
+    text (None: absent)."""
     texts = {}
     edited = edited_texts(keras_root, layout, present)
     for relative in tree_files():
@@ -841,6 +855,12 @@ def stage_texts(keras_root, layout, modules, present):
             texts[target] = excluded_tests_text(keras_root, layout, present)
             continue
         source = stage_source(modules[relative], present)
+        edits = [edit for edit in speed_edits if edit["module"] == relative]
+        if source is not None and edits:
+            try:
+                source = overlay._apply_edits(source, edits, relative)
+            except overlay._EditError as error:
+                raise ExportError(str(error)) from None
         release_path = keras_root / target
         release = release_path.read_text() if release_path.is_file() else None
         release = edited.get(target, release)
@@ -867,8 +887,9 @@ def stage_diff(before, after):
     )
 
 
-def export_series(keras_root):
-    """The series as (name, description, patch text), in order."""
+def export_series(keras_root, core_only=False):
+    """The series as (name, description, patch text), in order: the core,
+    then (unless `core_only`) the speed patches."""
     layout = layout_of(keras_root)
     check_required_definitions(keras_root, layout)
     modules = tree_modules()
@@ -877,8 +898,16 @@ def export_series(keras_root):
     texts += [
         stage_texts(keras_root, layout, modules, present) for present in stages
     ]
+    names = [name for name, _ in SERIES]
+    applied = []
+    for name, edits in [] if core_only else speed_patches():
+        applied += edits
+        texts.append(
+            stage_texts(keras_root, layout, modules, stages[-1], applied)
+        )
+        names.append(name)
     series = []
-    for (name, _), before, after in zip(SERIES, texts, texts[1:]):
+    for name, before, after in zip(names, texts, texts[1:]):
         description = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
         series.append(
             (name, layout.describe(description), stage_diff(before, after))
@@ -900,11 +929,11 @@ def export(keras_root):
     )
 
 
-def write_series(keras_root, output_dir):
+def write_series(keras_root, output_dir, core_only=False):
     """Writes `output_dir/0001-<name>.patch`, ... as `git format-patch`
     would: the PR description as the message, then the diff."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    series = export_series(keras_root)
+    series = export_series(keras_root, core_only)
     paths = []
     for number, (name, description, diff) in enumerate(series, start=1):
         title, _, body = description.partition("\n")
@@ -967,6 +996,11 @@ def main():
         help="write the contribution as a series of patches, one concern "
         "each, into --output-dir",
     )
+    parser.add_argument(
+        "--core",
+        action="store_true",
+        help="with --series: the core alone, without the speed patches",
+    )
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     parser.add_argument(
         "--keras-suite",
@@ -993,7 +1027,7 @@ def main():
                 keras_suite_patch.write_suite_patch(keras_root, args.output_dir)
             ]
         elif args.series:
-            paths = write_series(keras_root, args.output_dir)
+            paths = write_series(keras_root, args.output_dir, args.core)
         else:
             paths = [pathlib.Path(args.output)]
             paths[0].write_text(export(keras_root))

@@ -2,9 +2,6 @@ import ml_dtypes
 import openvino as ov
 from openvino import Type
 
-# How the backend compiles the models it runs eagerly: the CPU plugin's
-# default precision is bf16 on CPUs that have it, which rounds float32.
-COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
 # OpenVINO types whose NumPy dtype comes from ml_dtypes.
 ML_DTYPES = {
     Type.bf16: ml_dtypes.bfloat16,
@@ -18,10 +15,39 @@ ML_DTYPES = {
 REFERENCE_ELEMENT_TYPES = frozenset(
     (Type.f32, Type.i32, Type.i16, Type.i8, Type.u16, Type.u8, Type.boolean)
 )
+# Nodes that only move values, or convert them between float types: their
+# reference kernels give NumPy's answer in every type, where the plugin
+# would compute 64-bit types in 32 bits.
+MOVING_NODE_TYPES = frozenset(
+    (
+        "Constant",
+        "Result",
+        "Reshape",
+        "Squeeze",
+        "Unsqueeze",
+        "Transpose",
+        "Concat",
+        "Gather",
+        "StridedSlice",
+        "Broadcast",
+    )
+)
 # Nodes whose reference kernel advances a generator each time it runs: one
 # tensor converted twice would give two values. Compiled, every conversion
 # gives the values of the node's seeds.
 STATEFUL_NODE_TYPES = frozenset(("RandomUniform", "Multinomial"))
+
+
+def _is_reference_exact(node):
+    """Whether `node`'s reference kernel gives the plugin's answer, or
+    NumPy's where the plugin's is not."""
+    types = [output.get_element_type() for output in node.outputs()]
+    if all(element_type in REFERENCE_ELEMENT_TYPES for element_type in types):
+        return True
+    if node.get_type_name() == "Convert":
+        source = node.input_value(0).get_element_type()
+        return source.is_real() and types[0].is_real()
+    return node.get_type_name() in MOVING_NODE_TYPES
 
 
 def evaluate_constant_graph(output, any_element_type=False):
@@ -30,9 +56,10 @@ def evaluate_constant_graph(output, any_element_type=False):
     The reference kernels are what the CPU plugin's compile-time constant
     folding runs, without the compilation, which costs tens of milliseconds
     for any graph; unlike the folding, they keep negative zeros and
-    subnormals. Only graphs whose every element type is in
-    `REFERENCE_ELEMENT_TYPES` are evaluated, unless `any_element_type` is
-    set for a graph known to be right on them whatever its types.
+    subnormals. Only graphs whose every node's types are in
+    `REFERENCE_ELEMENT_TYPES`, or that only move or convert floats, are
+    evaluated, unless `any_element_type` is set for a graph known to be
+    right on them whatever its types.
 
     Returns:
         A NumPy array that belongs to the caller, or None when the graph
@@ -48,10 +75,8 @@ def evaluate_constant_graph(output, any_element_type=False):
         return None
     if any(node.get_type_name() in STATEFUL_NODE_TYPES for node in nodes):
         return None
-    if not any_element_type and any(
-        node_output.get_element_type() not in REFERENCE_ELEMENT_TYPES
-        for node in nodes
-        for node_output in node.outputs()
+    if not any_element_type and not all(
+        _is_reference_exact(node) for node in nodes
     ):
         return None
     result = ov.Tensor(output.get_element_type(), [0])

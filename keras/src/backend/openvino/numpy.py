@@ -11,8 +11,6 @@ from keras.src.backend.common import dtypes
 from keras.src.backend.common import is_float_dtype
 from keras.src.backend.common import standardize_dtype
 from keras.src.backend.common.backend_utils import canonicalize_axis
-from keras.src.backend.config import floatx
-from keras.src.backend.openvino.core import COMPILE_CONFIG
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import convert_to_numpy
@@ -34,6 +32,19 @@ def _constant(array):
     bits = f"u{array.itemsize}"
     tensor.data.view(bits)[...] = array.view(bits)
     return ov.op.Constant(tensor).output(0)
+
+
+def _shared_tensor(array):
+    """An `ov.Tensor` over the C-ordered `array`'s memory, ml_dtypes'
+    types included."""
+    if not array.flags.writeable:
+        # OpenVINO shares writeable memory only; it never writes inputs.
+        array = array.copy()
+    dtype = standardize_dtype(array.dtype)
+    if dtype.startswith("float8"):
+        ov_type = OPENVINO_DTYPES[dtype]
+        return ov.Tensor(array.view(np.uint8), array.shape, ov_type)
+    return ov.Tensor(array, shared_memory=True)
 
 
 def _eager_tensor(array):
@@ -59,33 +70,19 @@ def _checked_dtype(dtype):
 
 
 def _eager_data(x):
-    """The values of an eager `x` as a native C-ordered array (maybe `x`'s
-    memory) and their Keras dtype; None for a symbolic tensor."""
+    """The values of `x` as a native C-ordered array (maybe `x`'s memory)
+    and their Keras dtype; None for a symbolic tensor."""
     if isinstance(x, KerasVariable):
         x = x.value
     if isinstance(x, OpenVINOKerasTensor):
         _checked_dtype(x.dtype)
-        # Exact where the reference kernels have kernels: compiled, float64
-        # would be computed as float32, infinities saturated.
-        data = evaluate_constant_graph(x.output, any_element_type=True)
-        if data is None:
-            try:
-                data = convert_to_numpy(x)
-            except RuntimeError:
-                return None, x.dtype
-    elif isinstance(x, (np.ndarray, np.generic)):
-        data = np.asarray(x)
+        try:
+            data = convert_to_numpy(x)
+        except RuntimeError:
+            # A graph of the model's inputs: the op extends it.
+            return None, x.dtype
     else:
         data = np.asarray(x)
-        _checked_dtype(data.dtype)
-        # Python values take Keras's dtypes: floats its default float type,
-        # ints int32 where they fit.
-        if data.dtype == np.float64:
-            data = data.astype(floatx())
-        elif data.dtype == np.int64 and np.array_equal(
-            data, data.astype(np.int32)
-        ):
-            data = data.astype(np.int32)
     dtype = _checked_dtype(data.dtype)
     native = data.dtype.newbyteorder("=")
     return data.astype(native, order="C", copy=False), dtype
@@ -341,7 +338,8 @@ def _nan_to_num_model(dtype, num_words, replacements):
         if np.dtype(dtype).itemsize == 2:
             result = ov_opset.convert(result, Type.i16)
     model = ov.Model([result], [parameter])
-    return ov.compile_model(model, get_device(), COMPILE_CONFIG)
+    config = {"INFERENCE_PRECISION_HINT": "f32"}
+    return ov.compile_model(model, get_device(), config)
 
 
 def _nan_to_num_array(x, dtype, nan, posinf, neginf):
@@ -354,20 +352,24 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             np.asarray(info.min, dtype) if neginf is None else neginf,
         ]
     )
+    result = np.empty_like(x)
     if dtype.startswith("float8"):
-        values = x.reshape(-1).view(np.uint8)
-        values = ov.Tensor(values, [x.size], OPENVINO_DTYPES[dtype])
         num_words = 0
+        values, output = x.reshape(-1), result.reshape(-1)
     else:
         values = _bit_words(x.reshape(-1))
         num_words = values.shape[1]
+        output = result.reshape(-1, 1).view(
+            np.int16 if x.itemsize == 2 else np.int32
+        )
     model = _nan_to_num_model(dtype, num_words, replacements.tobytes())
-    # A request of this call's own: the model's built-in one would keep
-    # the result's memory until its next call.
+    # A request of this call's own, writing into the result: the model
+    # keeps no values.
     request = model.create_infer_request()
-    request.infer([values])
-    result = request.get_output_tensor(0).data
-    return result.view(x.dtype).reshape(x.shape)
+    request.set_input_tensor(_shared_tensor(values))
+    request.set_output_tensor(_shared_tensor(output))
+    request.infer()
+    return result
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
