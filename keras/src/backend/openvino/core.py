@@ -15,9 +15,8 @@ ML_DTYPES = {
 REFERENCE_ELEMENT_TYPES = frozenset(
     (Type.f32, Type.i32, Type.i16, Type.i8, Type.u16, Type.u8, Type.boolean)
 )
-# Nodes that only move values, or convert them between float types: their
-# reference kernels give NumPy's answer in every type, where the plugin
-# would compute 64-bit types in 32 bits.
+# Nodes that only move values: their reference kernels give NumPy's answer
+# in every type, where the plugin would move 64-bit types as 32 bits.
 MOVING_NODE_TYPES = frozenset(
     (
         "Constant",
@@ -41,12 +40,13 @@ STATEFUL_NODE_TYPES = frozenset(("RandomUniform", "Multinomial"))
 def _is_reference_exact(node):
     """Whether `node`'s reference kernel gives the plugin's answer, or
     NumPy's where the plugin's is not."""
-    types = [output.get_element_type() for output in node.outputs()]
+    types = [port.get_element_type() for port in node.inputs()]
+    types += [port.get_element_type() for port in node.outputs()]
     if all(element_type in REFERENCE_ELEMENT_TYPES for element_type in types):
         return True
     if node.get_type_name() == "Convert":
-        source = node.input_value(0).get_element_type()
-        return source.is_real() and types[0].is_real()
+        # float32 to float64 is exact; the plugin's kernel saturates inf.
+        return types == [Type.f32, Type.f64]
     return node.get_type_name() in MOVING_NODE_TYPES
 
 
@@ -57,7 +57,7 @@ def evaluate_constant_graph(output, any_element_type=False):
     folding runs, without the compilation, which costs tens of milliseconds
     for any graph; unlike the folding, they keep negative zeros and
     subnormals. Only graphs whose every node's types are in
-    `REFERENCE_ELEMENT_TYPES`, or that only move or convert floats, are
+    `REFERENCE_ELEMENT_TYPES`, or that only move values, are
     evaluated, unless `any_element_type` is set for a graph known to be
     right on them whatever its types.
 

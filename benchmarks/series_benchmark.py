@@ -1,0 +1,155 @@
+"""The series' speed and memory, case by case: the Keras release, the core
+patches alone, and the whole series (core and speed patches).
+
+Each variant runs in a process of its own, which also times NumPy on the
+same arrays, so every figure is a ratio to NumPy in one process:
+- release: the installed Keras, without this repository;
+- core: this repository with `KERAS_OVERLAY_CORE_ONLY=1` (no speed patch);
+- series: this repository as it is.
+
+Memory is the process's resident memory held after the calls (results
+dropped, garbage collected), against the same process before them.
+
+Run from the repository's root:
+`.venv/bin/python -m benchmarks.series_benchmark`; writes
+`benchmarks/results/series.md`.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RECORD = ROOT / "benchmarks" / "results" / "series.md"
+CASES = [
+    ("nan_to_num", "float32", 16),
+    ("nan_to_num", "float32", 2**20),
+    ("nan_to_num", "float32", 2**24),
+    ("nan_to_num", "float64", 16),
+    ("nan_to_num", "float64", 2**20),
+    ("nan_to_num", "float64", 2**24),
+    ("argmax", "float32", 16),
+    ("argmax", "float32", 2**20),
+    ("argmax", "float64", 2**20),
+]
+
+# Runs in the variant's process: prints one JSON line of results.
+WORKER = r"""
+import gc, json, sys, time
+import numpy as np, psutil
+import keras
+from keras import ops
+
+cases, repeats = json.loads(sys.argv[1]), int(sys.argv[2])
+process = psutil.Process()
+
+
+def resident():
+    gc.collect()
+    return process.memory_info().rss
+
+
+def median_time(function):
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+results = []
+for op, dtype, size in cases:
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(size).astype(dtype)
+    x[rng.integers(0, size, max(1, size // 100))] = np.nan
+    x[rng.integers(0, size, max(1, size // 200))] = np.inf
+    reference = {"nan_to_num": np.nan_to_num, "argmax": np.argmax}[op]
+    keras_op = getattr(ops, op)
+    before = resident()
+    ours = median_time(lambda: ops.convert_to_numpy(keras_op(x)))
+    held = resident() - before
+    numpy_time = median_time(lambda: reference(x))
+    results.append(
+        {"case": [op, dtype, size], "time": ours, "numpy": numpy_time,
+         "held": held}
+    )
+print(json.dumps(results))
+"""
+
+
+def run_variant(name, repeats):
+    env = dict(os.environ, KERAS_BACKEND="openvino")
+    env.pop("PYTHONPATH", None)
+    cwd = ROOT
+    if name == "release":
+        cwd = pathlib.Path("/")  # keras resolves to the installed release
+    elif name == "core":
+        env["KERAS_OVERLAY_CORE_ONLY"] = "1"
+    output = subprocess.run(
+        [sys.executable, "-c", WORKER, json.dumps(CASES), str(repeats)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, {platform.platform()}"
+
+
+def main():
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    variants = {
+        name: run_variant(name, repeats)
+        for name in ("release", "core", "series")
+    }
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    lines = [
+        "# The series, case by case: release, core alone, whole series",
+        "",
+        f"- command: `python -m benchmarks.series_benchmark {repeats}`",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- commit: {commit}",
+        f"- machine: {machine()}",
+        "",
+        "Median time of one eager call (converted to NumPy) as a ratio to "
+        "NumPy's in the same process, and the process memory held after "
+        f"{repeats + 1} calls; 1% NaN, 0.5% inf.",
+        "",
+        "| op | dtype | values | NumPy ms | release | core | series "
+        "| held MB release / core / series |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for index, (op, dtype, size) in enumerate(CASES):
+        row = [variants[name][index] for name in ("release", "core", "series")]
+        numpy_ms = row[2]["numpy"] * 1e3
+        ratios = [f"{r['time'] / r['numpy']:.2f}x" for r in row]
+        held = " / ".join(f"{r['held'] / 2**20:+.0f}" for r in row)
+        lines.append(
+            f"| {op} | {dtype} | {size:,} | {numpy_ms:.3f} | "
+            + " | ".join(ratios)
+            + f" | {held} |"
+        )
+    RECORD.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
