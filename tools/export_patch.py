@@ -74,6 +74,8 @@ class KerasLayout:
     """The tree's own layout: Keras's source tree."""
 
     name = "keras"
+    # Concerns of `SERIES` whose change the target already has.
+    skipped_concerns = frozenset()
     package = "keras"
     excluded_tests = EXCLUDED_TESTS
 
@@ -105,6 +107,8 @@ class KerasOpenVINOLayout(KerasLayout):
     and `Trainer` from 0.0.1 on."""
 
     name = "keras-openvino"
+    # Its nancumsum and nancumprod already keep infinities.
+    skipped_concerns = frozenset({"nan-cumulative"})
     package = "keras_openvino"
     excluded_tests = "excluded_tests.txt"
 
@@ -158,6 +162,11 @@ class KerasOpenVINOLayout(KerasLayout):
             return self.module_path(match.group(1)).replace("/", ".")
 
         text = re.sub(r"keras\.src\.backend\.openvino\.(\w+)", module, text)
+        # Where keras-openvino keeps it.
+        text = text.replace(
+            "from keras_openvino.src.ops.core import get_device",
+            "from keras_openvino.src.utils import get_device",
+        )
         text = text.replace(
             "from keras.src.backend.openvino import",
             "from keras_openvino.src.ops import",
@@ -894,16 +903,30 @@ def export_series(keras_root, core_only=False):
     check_required_definitions(keras_root, layout)
     modules = tree_modules()
     stages = series_stages(modules)
+    # A concern the target does not need leaves its definitions out of
+    # every stage.
+    skipped = frozenset()
+    kept = []
+    for (name, _), before, present in zip(
+        SERIES, [frozenset()] + stages, stages
+    ):
+        if name in layout.skipped_concerns:
+            skipped |= present - before
+        else:
+            kept.append((name, present))
+    names = [name for name, _ in kept]
     texts = [stage_texts(keras_root, layout, modules, frozenset())]
     texts += [
-        stage_texts(keras_root, layout, modules, present) for present in stages
+        stage_texts(keras_root, layout, modules, present - skipped)
+        for _, present in kept
     ]
-    names = [name for name, _ in SERIES]
     applied = []
     for name, edits in [] if core_only else speed_patches():
         applied += edits
         texts.append(
-            stage_texts(keras_root, layout, modules, stages[-1], applied)
+            stage_texts(
+                keras_root, layout, modules, stages[-1] - skipped, applied
+            )
         )
         names.append(name)
     series = []

@@ -151,6 +151,8 @@ def ci_step(targets):
     return [
         "\n",
         "      - name: Run keras-openvino's own tests\n",
+        "        # Also when the Keras suite above has failures of its own.\n",
+        "        if: ${{ !cancelled() }}\n",
         "        working-directory: ./keras-openvino\n",
         "        env:\n",
         "          # The Keras checkout, not the keras that pip installed.\n",
