@@ -266,16 +266,16 @@ def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
 
 
 def _bit_words(values):
-    """1-d 16, 32 or 64-bit floats' bits as rows of int32 words, least
-    significant first (16 bits sign-extended)."""
-    if values.itemsize == 2:
-        return values.view(np.int16).astype(np.int32).reshape(-1, 1)
-    return values.reshape(-1, 1).view(np.int32)
+    """The bits of 1-d 16, 32 or 64-bit floats as rows of int16 or int32
+    words, least significant first."""
+    word = np.int16 if values.itemsize == 2 else np.int32
+    return values.reshape(-1, 1).view(word)
 
 
 def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
     """`nan_to_num` of float values held as int32 words (a list of outputs
-    of shape `(n,)`, least significant first), which it returns replaced.
+    of shape `(n,)`, least significant first, 16 bits sign-extended), which
+    it returns replaced.
 
     Integer ops only: the CPU plugin runs bitwise ops exactly, and compares
     integers through float32, which is exact against zero and against the
@@ -307,7 +307,7 @@ def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
     for index, word in enumerate(words):
         result = ov_opset.bitwise_and(word, ov_opset.bitwise_not(special))
         for mask, (_, value) in zip(masks, kinds):
-            value_word = _i32(_bit_words(value.reshape(1))[0, index])
+            value_word = _i32(int(_bit_words(value.reshape(1))[0, index]))
             result = ov_opset.bitwise_or(
                 result, ov_opset.bitwise_and(mask, value_word)
             )
@@ -316,27 +316,27 @@ def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
 
 
 def _nan_to_num_model(dtype, num_words, replacements):
-    """A compiled model of `nan_to_num` for values of `dtype`: as float8,
-    or as `num_words` int32 words each (see `_bit_words`). `replacements`
-    holds the bytes of `nan`, `posinf` and `neginf` in `dtype`."""
+    """A compiled `nan_to_num` for values of `dtype`, held as float8 or as
+    `num_words` words each (`_bit_words`); `replacements` holds the bytes
+    of `nan`, `posinf` and `neginf` in `dtype`."""
     nan, posinf, neginf = np.frombuffer(replacements, dtype)
     if dtype.startswith("float8"):
         parameter = ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])
-        result = _nan_to_num_graph(
-            parameter.output(0), dtype, nan, posinf, neginf
-        )
+        result = _nan_to_num_graph(parameter, dtype, nan, posinf, neginf)
     else:
-        parameter = ov_opset.parameter([-1, num_words], Type.i32)
+        word_type = Type.i16 if np.dtype(dtype).itemsize == 2 else Type.i32
+        parameter = ov_opset.parameter([-1, num_words], word_type)
         words = [
-            ov_opset.gather(parameter, _i32(index), _i32(1)).output(0)
+            ov_opset.convert(
+                ov_opset.gather(parameter, _i32(index), _i32(1)), Type.i32
+            ).output(0)
             for index in range(num_words)
         ]
         words = _nan_to_num_bits(words, dtype, nan, posinf, neginf)
-        result = ov_opset.concat(
-            [ov_opset.unsqueeze(word, _i32(1)) for word in words], 1
+        result = ov_opset.convert(
+            ov_opset.concat([ov_opset.unsqueeze(w, _i32(1)) for w in words], 1),
+            word_type,
         )
-        if np.dtype(dtype).itemsize == 2:
-            result = ov_opset.convert(result, Type.i16)
     model = ov.Model([result], [parameter])
     config = {"INFERENCE_PRECISION_HINT": "f32"}
     return ov.compile_model(model, get_device(), config)
@@ -353,15 +353,11 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
         ]
     )
     result = np.empty_like(x)
-    if dtype.startswith("float8"):
-        num_words = 0
-        values, output = x.reshape(-1), result.reshape(-1)
-    else:
-        values = _bit_words(x.reshape(-1))
+    values, output = x.reshape(-1), result.reshape(-1)
+    num_words = 0
+    if not dtype.startswith("float8"):
+        values, output = _bit_words(values), _bit_words(output)
         num_words = values.shape[1]
-        output = result.reshape(-1, 1).view(
-            np.int16 if x.itemsize == 2 else np.int32
-        )
     model = _nan_to_num_model(dtype, num_words, replacements.tobytes())
     # A request of this call's own, writing into the result: the model
     # keeps no values.
