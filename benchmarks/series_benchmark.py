@@ -121,11 +121,12 @@ def main():
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
+    now = datetime.datetime.now(datetime.timezone.utc)
     lines = [
         "# The series, case by case: release, core alone, whole series",
         "",
         f"- command: `python -m benchmarks.series_benchmark {repeats}`",
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- date: {now:%Y-%m-%d %H:%M} UTC",
         f"- commit: {commit}",
         f"- machine: {machine()}",
         "",

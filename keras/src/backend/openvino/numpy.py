@@ -37,9 +37,6 @@ def _constant(array):
 def _shared_tensor(array):
     """An `ov.Tensor` over the C-ordered `array`'s memory, ml_dtypes'
     types included."""
-    if not array.flags.writeable:
-        # OpenVINO shares writeable memory only; it never writes inputs.
-        array = array.copy()
     dtype = standardize_dtype(array.dtype)
     if dtype.startswith("float8"):
         ov_type = OPENVINO_DTYPES[dtype]
@@ -168,6 +165,9 @@ def _arg_extremum(x, axis, keepdims, mode):
     else:
         shape = list(data.shape)
         keys = _constant(data)
+        if dtype.startswith("float8"):
+            # No reference kernels for float8; float32 holds every value.
+            keys = ov_opset.convert(keys, Type.f32).output(0)
         is_nan = None
         if is_float_dtype(dtype):
             is_nan = ov_opset.logical_not(ov_opset.equal(keys, keys))
@@ -212,8 +212,10 @@ def argmin(x, axis=None, keepdims=False):
 def _nan_to_num_replacement(name, value, dtype):
     """`value` cast to `dtype` as NumPy casts it, as a 0-d array."""
     try:
-        # Python ints of any size, which NumPy would hold as objects.
-        array = np.asarray(float(value) if type(value) is int else value)
+        array = np.asarray(value)
+        if array.dtype == object and type(value) is int:
+            # Beyond int64: NumPy takes it as a Python float.
+            array = np.asarray(float(value))
     except OverflowError:
         raise ValueError(
             f"`{name}` is too large for any float dtype: {value!r}."
@@ -230,7 +232,7 @@ def _nan_to_num_replacement(name, value, dtype):
         )
     # As in NumPy, a value beyond the dtype's range becomes infinite.
     with np.errstate(over="ignore"):
-        return array.reshape(()).astype(np.float64).astype(dtype)
+        return array.reshape(()).astype(dtype)
 
 
 def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
@@ -352,6 +354,9 @@ def _nan_to_num_array(x, dtype, nan, posinf, neginf):
             np.asarray(info.min, dtype) if neginf is None else neginf,
         ]
     )
+    if not x.flags.writeable:
+        # OpenVINO shares writeable memory only; it never writes inputs.
+        x = x.copy()
     result = np.empty_like(x)
     values, output = x.reshape(-1), result.reshape(-1)
     num_words = 0

@@ -9,9 +9,8 @@ within the float64 contract of `numpy_test.float64_graph_reference`;
 and `argmax`/`argmin` of such arrays along every axis against NumPy's
 indices, eagerly and (float16, float32) compiled.
 
-The normal test run draws a bounded number of examples; for a long run:
-`HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest
-keras/src/backend/openvino/numpy_fuzz_test.py`.
+The normal test run draws a bounded number of examples; set
+`HYPOTHESIS_PROFILE=long` for a long run.
 """
 
 import os

@@ -275,6 +275,26 @@ class NanToNumParityTest(testing.TestCase):
             self.assertSameBits(openvino_nan_to_num(x), expected)
 
     @parameterized.named_parameters(
+        named_product(dtype=["float16", "float32", "float64"])
+    )
+    def test_int64_replacement_is_rounded_once(self, dtype):
+        # Cast from int64 to the dtype directly, as NumPy casts it; through
+        # float64 first it would round twice.
+        x = np.array([np.inf, -np.inf], dtype)
+        kwargs = {"posinf": np.int64(2**60 + 2**36 + 1), "neginf": -(2**60)}
+        self.assertSameBits(
+            openvino_nan_to_num(x, **kwargs), reference_nan_to_num(x, **kwargs)
+        )
+
+    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    def test_large_read_only_input(self, dtype):
+        # Read-only memory (a JAX array's, say) that OpenVINO cannot
+        # share: the copy the call makes must outlive its inference.
+        x = np.resize(special_values(dtype), 300_001).astype(dtype)
+        x.flags.writeable = False
+        self.assertSameBits(openvino_nan_to_num(x), reference_nan_to_num(x))
+
+    @parameterized.named_parameters(
         named_product(dtype=FLOAT_DTYPES + FLOAT8_DTYPES)
     )
     def test_input_is_never_modified(self, dtype):
@@ -672,6 +692,16 @@ class ArgExtremumParityTest(testing.TestCase):
                 openvino_arg(op, x, axis=3, keepdims=keepdims),
                 ARG_OPS[op](numpy_comparable(x), 3, keepdims=keepdims),
             )
+
+    @parameterized.named_parameters(named_product(dtype=FLOAT8_DTYPES))
+    def test_float8(self, dtype):
+        x = np.array([1.0, 3.0, np.nan, -2.0, 3.0], dtype)
+        for op, reference in ARG_OPS.items():
+            for values in (x, np.array([1.0, 3.0, -2.0, 3.0], dtype)):
+                self.assertSameIndices(
+                    openvino_arg(op, values),
+                    reference(values.astype(np.float32), None),
+                )
 
     @parameterized.named_parameters(
         ("fortran", np.asfortranarray),
