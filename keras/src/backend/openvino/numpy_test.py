@@ -286,6 +286,14 @@ class NanToNumParityTest(testing.TestCase):
             openvino_nan_to_num(x, **kwargs), reference_nan_to_num(x, **kwargs)
         )
 
+    def test_one_element_array_and_numpy_bool_replacements(self):
+        # NumPy takes both.
+        x = special_values("float32")
+        for kwargs in ({"nan": np.array([3.0])}, {"posinf": np.True_}):
+            self.assertSameBits(
+                openvino_nan_to_num(x, **kwargs), np.nan_to_num(x, **kwargs)
+            )
+
     @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
     def test_large_read_only_input(self, dtype):
         # Read-only memory (a JAX array's, say) that OpenVINO cannot
@@ -675,8 +683,13 @@ class ArgExtremumParityTest(testing.TestCase):
     @parameterized.named_parameters(named_product(op=list(ARG_OPS)))
     def test_rank_zero(self, op):
         for keepdims in (False, True):
-            result = openvino_arg(op, np.float32(3), keepdims=keepdims)
-            self.assertSameIndices(result, np.int32(0))
+            for axis in (None, 0, -1):
+                result = openvino_arg(
+                    op, np.float32(3), axis=axis, keepdims=keepdims
+                )
+                self.assertSameIndices(result, np.int32(0))
+        with self.assertRaisesRegex(ValueError, "axis"):
+            openvino_arg(op, np.float32(3), axis=1)
 
     @parameterized.named_parameters(
         named_product(
