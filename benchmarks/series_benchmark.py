@@ -67,7 +67,9 @@ results = []
 for op, dtype, size in cases:
     rng = np.random.default_rng(size)
     x = rng.standard_normal(size).astype(dtype)
-    x[rng.integers(0, size, max(1, size // 100))] = np.nan
+    if op == "nan_to_num":
+        x[rng.integers(0, size, max(1, size // 100))] = np.nan
+    # NumPy's argmax stops at the first NaN: argmax gets none.
     x[rng.integers(0, size, max(1, size // 200))] = np.inf
     reference = {"nan_to_num": np.nan_to_num, "argmax": np.argmax}[op]
     keras_op = getattr(ops, op)
@@ -140,7 +142,7 @@ def main():
         "",
         "Median time of one eager call (converted to NumPy) as a ratio to "
         "NumPy's in the same process, and the process memory held after "
-        f"{repeats + 1} calls; 1% NaN, 0.5% inf.",
+        f"{repeats + 1} calls; 0.5% inf, and 1% NaN for `nan_to_num`.",
         "",
         "| op | dtype | values | NumPy ms | release | core | series "
         "| held MB release / core / series |",
