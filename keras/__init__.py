@@ -196,6 +196,37 @@ def _edits_source(fullname):
     return edits_file if os.path.isfile(edits_file) else None
 
 
+def _tree_code(tree_file):
+    """The code of one of this tree's files, with the speed patches'
+    edits made to it."""
+    with open(tree_file, encoding="utf-8") as f:
+        source = f.read()
+    speed_edits = _speed_edits(tree_file)
+    if speed_edits:
+        source = _apply_edits(source, speed_edits, tree_file)
+        # Tracebacks and `inspect` then show the lines that run.
+        linecache.cache[tree_file] = (
+            len(source),
+            None,
+            source.splitlines(keepends=True),
+            tree_file,
+        )
+    return compile(source, tree_file, "exec")
+
+
+class _TreeLoader(importlib.abc.Loader):
+    """Runs a module that only this tree has (its tests, new modules)."""
+
+    def __init__(self, tree_file):
+        self.tree_file = tree_file
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(_tree_code(self.tree_file), module.__dict__)
+
+
 class _OverlayLoader(importlib.abc.Loader):
     def __init__(self, release_loader, tree_file, edits_file):
         self.release_loader = release_loader
@@ -226,20 +257,8 @@ class _OverlayLoader(importlib.abc.Loader):
             unedited = _unedited_functions(original, edits, origin, module)
         release_namespace = dict(module.__dict__)
         if self.tree_file is not None:
-            with open(self.tree_file, encoding="utf-8") as f:
-                source = f.read()
-            speed_edits = _speed_edits(self.tree_file)
-            if speed_edits:
-                source = _apply_edits(source, speed_edits, self.tree_file)
-                linecache.cache[self.tree_file] = (
-                    len(source),
-                    None,
-                    source.splitlines(keepends=True),
-                    self.tree_file,
-                )
-            code = compile(source, self.tree_file, "exec")
             module.__overlay_file__ = self.tree_file
-            exec(code, module.__dict__)
+            exec(_tree_code(self.tree_file), module.__dict__)
         # What the tree replaced, for benchmarks and the patch export.
         module.__overlaid__ = {
             name: value
@@ -286,6 +305,7 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
             return importlib.util.spec_from_file_location(
                 fullname,
                 tree_file,
+                loader=_TreeLoader(tree_file),
                 submodule_search_locations=(
                     [os.path.dirname(tree_file)] if is_package else None
                 ),

@@ -940,15 +940,22 @@ def export_series(keras_root, core_only=False):
     return series + keras_suite_patch.extra_series(keras_root, layout, series)
 
 
+def series_names(layout, core_only=False):
+    """The names of the series' patches for `layout`, in order."""
+    names = [name for name, _ in SERIES if name not in layout.skipped_concerns]
+    return names + ([] if core_only else [name for name, _ in speed_patches()])
+
+
 def export(keras_root):
-    """The whole contribution as one patch."""
+    """The whole contribution as one patch, speed patches included."""
     layout = layout_of(keras_root)
     check_required_definitions(keras_root, layout)
     modules = tree_modules()
     everything = series_stages(modules)[-1]
+    speed_edits = [edit for _, edits in speed_patches() for edit in edits]
     return stage_diff(
         stage_texts(keras_root, layout, modules, frozenset()),
-        stage_texts(keras_root, layout, modules, everything),
+        stage_texts(keras_root, layout, modules, everything, speed_edits),
     )
 
 
