@@ -8,7 +8,7 @@ may differ from the replaced definitions' only where it matches NumPy's (or
 JAX's, where NumPy has no such function).
 
 Not part of the upstream patch: it needs the overlay to find the replaced
-definitions. `python -m keras.src.backend.openvino.eager_audit` prints the
+definitions. `python -m tools.eager_audit` prints the
 report; `eager_audit_test.py` enforces the rule.
 """
 
