@@ -16,6 +16,7 @@ import zipfile
 from xml.etree import ElementTree
 
 from tools import export_patch
+from tools.suite_runner import PLUGINS
 from tools.suite_runner import TREE_ROOT
 from tools.suite_runner import Side
 from tools.suite_runner import apply_series
@@ -60,18 +61,17 @@ def requirements(without=("keras==",)):
     ]
 
 
-def overlay_is_active(directory):
-    """Whether Python started in `directory` imports this tree's Keras."""
-    check = "import keras; print(hasattr(keras, '__overlay_file__'))"
-    output = subprocess.run(
-        [sys.executable, "-c", check],
-        cwd=directory,
-        env=openvino_environment(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return output.strip() == "True"
+def keras_of(side, test_file, work):
+    """ "tree" or "release": which Keras pytest imports on `side`."""
+    answer = work / f"which-keras.{side.label}"
+    env = dict(side.env, WHICH_KERAS=str(answer), PYTHONPATH=str(PLUGINS))
+    side.start(
+        [test_file, "--collect-only", "-p", "which_keras"],
+        answer.with_suffix(".xml"),
+        answer.with_suffix(".log"),
+        env=env,
+    ).wait()
+    return answer.read_text() if answer.is_file() else "neither"
 
 
 def release_suite(argv):
@@ -99,24 +99,30 @@ def release_suite(argv):
     for relative in ("conftest.py", export_patch.EXCLUDED_TESTS):
         (bare / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(TREE_ROOT / relative, bare / relative)
-    timeout = f"--timeout={args.timeout}"
+    # Each side's configuration and conftest named, and none found above the
+    # installed files (pytest looks there): with the venv inside the tree,
+    # the tree's would be found, and put the tree on sys.path on both sides.
+    common = [f"--timeout={args.timeout}", f"--confcutdir={root}"]
+    common += ["-p", "conftest"]
     release = Side(
         "release",
         bare,
         openvino_environment(),
-        # No configuration file: the tree's would put the tree on sys.path.
-        [timeout, f"--rootdir={bare}", "-c", os.devnull],
+        [*common, f"--rootdir={bare}", "-c", os.devnull],
         source=root,
     )
     tree = Side(
         "tree",
         TREE_ROOT,
         openvino_environment(),
-        [timeout, f"--rootdir={TREE_ROOT}"],
+        [*common, f"--rootdir={TREE_ROOT}", "-c", TREE_ROOT / "pyproject.toml"],
         source=root,
     )
-    if not overlay_is_active(TREE_ROOT) or overlay_is_active(bare):
-        raise SystemExit("The runs would not compare the tree with the release")
+    for side in (release, tree):
+        if keras_of(side, files[0], work) != side.label:
+            raise SystemExit(
+                f"The {side.label} side would not run the {side.label}"
+            )
     # One xdist worker: a test that crashes the process (linalg_test's
     # test_eigh kills the CPU plugin, with or without the tree) fails, and
     # a new worker goes on with the rest.
