@@ -32,6 +32,7 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.nan_to_num_benchmark import _status_kib  # noqa: E402
+from benchmarks.nan_to_num_benchmark import date_and_commit  # noqa: E402
 from benchmarks.nan_to_num_benchmark import machine_description  # noqa: E402
 from benchmarks.nan_to_num_benchmark import median_seconds  # noqa: E402
 from benchmarks.nan_to_num_benchmark import peak_memory_growth  # noqa: E402
@@ -231,6 +232,7 @@ def write_report(release, tree, peaks, path, command):
     lines = [
         f"Machine: {machine_description()}.",
         f"Command: `{command}`.",
+        date_and_commit(),
         f"Eager cache bound (tree): {tree['cache_bound'] / MIB:.0f} MB.",
         "",
         *rows,
