@@ -63,7 +63,7 @@ def requirements(without=("keras==",)):
 
 def keras_of(side, test_file, work):
     """ "tree" or "release": which Keras pytest imports on `side`."""
-    answer = work / f"which-keras.{side.label}"
+    answer = work / f"which-keras-{side.label}.txt"
     env = dict(side.env, WHICH_KERAS=str(answer), PYTHONPATH=str(PLUGINS))
     side.start(
         [test_file, "--collect-only", "-p", "which_keras"],
@@ -309,8 +309,7 @@ def upstream(scope):
                 keras,
                 openvino_environment(
                     KERAS_HOME=keras_openvino / ".github/workflows/config",
-                    PYTHONPATH=f"{keras_openvino}:{TREE_ROOT / 'tools'}"
-                    "/pytest_plugins",
+                    PYTHONPATH=f"{keras_openvino}:{PLUGINS}",
                 ),
                 python=str(python),
             )

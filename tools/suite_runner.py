@@ -473,16 +473,14 @@ def main(argv=None):
         )
     name, check = argv[0], suite_checks.CHECKS[argv[0]]
     started = datetime.datetime.now(datetime.timezone.utc)
+    command = [sys.executable, "-m", "tools.suite_runner", *argv]
+    head = header("{title}", command, started)  # The commit run, not later.
     title, lines, failed = check(argv[1:])
     seconds = (datetime.datetime.now(datetime.timezone.utc) - started).seconds
-    command = [sys.executable, "-m", "tools.suite_runner", *argv]
     output = RECORDS / f"{name}.md"
     output.parent.mkdir(parents=True, exist_ok=True)
-    text = header(title, command, started) + [
-        f"- duration: {seconds} s, the whole check",
-        "",
-        *lines,
-    ]
+    text = [head[0].format(title=title), *head[1:]]
+    text += [f"- duration: {seconds} s, the whole check", "", *lines]
     output.write_text("\n".join(text) + "\n", encoding="utf-8")
     print(output.read_text())
     return 1 if failed else 0
