@@ -32,6 +32,7 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.nan_to_num_benchmark import _status_kib  # noqa: E402
+from benchmarks.nan_to_num_benchmark import date_and_commit  # noqa: E402
 from benchmarks.nan_to_num_benchmark import machine_description  # noqa: E402
 from benchmarks.nan_to_num_benchmark import median_seconds  # noqa: E402
 from benchmarks.nan_to_num_benchmark import peak_memory_growth  # noqa: E402
@@ -75,7 +76,7 @@ def _every_op_times():
     import warnings
 
     import keras
-    from keras.src.backend.openvino import eager_audit
+    from tools import eager_audit
 
     x = eager_audit.edge_values("float32")
     y = eager_audit.second_operand("float32")
@@ -115,7 +116,7 @@ def measure(side, part):
     from keras.src.backend.openvino import core
 
     if side == "release":
-        from keras.src.backend.openvino import eager_audit
+        from tools import eager_audit
 
         # For the rest of this process, which measures the release alone.
         # Kept referenced: a dropped context manager would be closed, and
@@ -231,6 +232,7 @@ def write_report(release, tree, peaks, path, command):
     lines = [
         f"Machine: {machine_description()}.",
         f"Command: `{command}`.",
+        date_and_commit(),
         f"Eager cache bound (tree): {tree['cache_bound'] / MIB:.0f} MB.",
         "",
         *rows,

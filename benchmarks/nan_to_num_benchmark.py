@@ -265,10 +265,28 @@ def format_row(row):
     )
 
 
+def date_and_commit():
+    """`Date: ... UTC. Commit: ...`, for a record's head."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    commit = git("rev-parse", "HEAD") + (
+        " (with uncommitted changes)" * bool(dirty)
+    )
+    now = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    return f"Date: {now} UTC. Commit: {commit}."
+
+
 def write_table(rows, path, command):
     lines = [
         f"Machine: {machine_description()}.",
         f"Command: `{command}`.",
+        date_and_commit(),
         "Times are medians over fresh inputs; memory is the peak resident "
         "growth of one call over the input's size.",
         "",

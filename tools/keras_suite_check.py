@@ -41,17 +41,20 @@ import argparse
 import datetime
 import os
 import pathlib
-import platform
 import shlex
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 import xml.etree.ElementTree as ElementTree
 
 from tools import export_patch
 from tools import keras_suite_patch
+from tools.suite_runner import apply_series
+from tools.suite_runner import ensure_venv
+from tools.suite_runner import header
+from tools.suite_runner import unpack
+from tools.suite_runner import versions
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SNAPSHOT = (
@@ -130,26 +133,6 @@ MENDS = [
 ]
 
 
-def ensure_venv(venv, packages):
-    python = venv / "bin" / "python"
-    if not python.is_file():
-        subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *packages],
-            check=True,
-        )
-    return python
-
-
-def unpack(snapshot, directory):
-    """The snapshot's root folder, unpacked into `directory`."""
-    before = set(directory.iterdir())
-    with tarfile.open(snapshot) as archive:
-        archive.extractall(directory, filter="data")
-    (root,) = [path for path in set(directory.iterdir()) - before]
-    return root
-
-
 def mend(root, relative, old, new):
     """Replaces `old` with `new` in `root/relative`; whether it was there."""
     path = root / relative
@@ -168,7 +151,7 @@ def prepare_keras(snapshot, work):
     work.mkdir(parents=True)
     root = unpack(snapshot, work)
     patch = keras_suite_patch.write_suite_patch(root, work / "patch")
-    subprocess.run(["git", "apply", str(patch.resolve())], cwd=root, check=True)
+    apply_series(root, [patch])
     applied = [
         (relative, why)
         for relative, old, new, why in MENDS
@@ -186,12 +169,7 @@ def ci_step_runs(work, ci_venv, base_env, reports):
     keras = unpack(SNAPSHOT, work)
     keras_openvino = unpack(KERAS_OPENVINO_SNAPSHOT, work)
     patches = export_patch.write_series(keras_openvino, work / "series")
-    for path in patches:
-        subprocess.run(
-            ["git", "apply", str(path.resolve())],
-            cwd=keras_openvino,
-            check=True,
-        )
+    apply_series(keras_openvino, patches)
     python = ensure_venv(ci_venv, CI_PACKAGES)
     for install in (
         ["-r", str(keras_openvino / "requirements.txt")],
@@ -303,52 +281,6 @@ def run(command, cwd, env, report):
     return completed.returncode, time.time() - started
 
 
-def machine():
-    model = ""
-    cpuinfo = pathlib.Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{platform.node()}, {model or platform.processor()}, "
-        f"{os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
-
-
-def commit():
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"],
-        cwd=TREE_ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=TREE_ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return head + (" (with uncommitted changes)" if dirty else "")
-
-
-def versions(python, modules):
-    code = (
-        "import importlib.metadata as m\n"
-        f"for name in {modules!r}:\n"
-        "    try:\n"
-        "        print(f'{name} {m.version(name)}')\n"
-        "    except m.PackageNotFoundError:\n"
-        "        pass\n"
-    )
-    output = subprocess.run(
-        [str(python), "-c", code], capture_output=True, text=True
-    ).stdout
-    return ", ".join(output.split("\n")[:-1])
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venv", type=pathlib.Path, default=DEFAULT_VENV)
@@ -396,19 +328,10 @@ def main(argv=None):
         )
         rows += ci_rows
 
-    lines = [
-        "# Keras suite patch: its test classes on every backend",
-        "",
-        "- command: `"
-        + shlex.join(
-            [pathlib.Path(sys.executable).as_posix(), "-m"]
-            + ["tools.keras_suite_check"]
-            + (argv if argv is not None else sys.argv[1:])
-        )
-        + "` (from the repository's root)",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC",
-        f"- commit: {commit()}",
-        f"- machine: {machine()}",
+    command = [sys.executable, "-m", "tools.keras_suite_check"]
+    command += argv if argv is not None else sys.argv[1:]
+    title = "Keras suite patch: its test classes on every backend"
+    lines = header(title, command, started) + [
         f"- classes: {', '.join(keras_suite_patch.suite_classes())}",
         f"- Keras: `{SNAPSHOT.name}` with `{patch.name}` applied, "
         f"installed with `pip install -e` into `{args.venv}` "

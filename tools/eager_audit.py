@@ -8,20 +8,25 @@ may differ from the replaced definitions' only where it matches NumPy's (or
 JAX's, where NumPy has no such function).
 
 Not part of the upstream patch: it needs the overlay to find the replaced
-definitions. `python -m keras.src.backend.openvino.eager_audit` prints the
-report; `eager_audit_test.py` enforces the rule.
+definitions. `python -m tools.eager_audit` writes the report,
+`docs/records/eager_audit.md`; `eager_audit_test.py` enforces the rule.
 """
 
-import contextlib
-import inspect
-import sys
-import warnings
+import os
 
-import ml_dtypes
-import numpy as np
+# Run as a command, the audit chooses its backend before Keras is imported.
+os.environ.setdefault("KERAS_BACKEND", "openvino")
 
-from keras.src import ops
-from keras.src.backend.common import standardize_dtype
+import contextlib  # noqa: E402
+import inspect  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+
+import ml_dtypes  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras.src import ops  # noqa: E402
+from keras.src.backend.common import standardize_dtype  # noqa: E402
 
 DTYPES = (
     "float16",
@@ -727,10 +732,14 @@ def audit(names=None, dtypes=DTYPES):
 
 
 def main():
-    """Prints, per dtype, how many ops are the release's, and names the
-    ops whose results differ from it."""
+    """Writes `docs/records/eager_audit.md`: per dtype, how many ops are the
+    release's, and the ops whose results differ from it."""
     import collections
+    import datetime
 
+    from tools import suite_runner
+
+    started = datetime.datetime.now(datetime.timezone.utc)
     records = audit()
     by_dtype = collections.defaultdict(collections.Counter)
     named = collections.defaultdict(list)
@@ -747,13 +756,20 @@ def main():
         "closer to the reference",
         "regression",
     )
-    print("| dtype | " + " | ".join(verdicts) + " |")
-    print("|---|" + "---:|" * len(verdicts))
+    command = [sys.executable, "-m", "tools.eager_audit"]
+    lines = suite_runner.header(
+        "Eager ops: this tree against the release and NumPy", command, started
+    )
+    lines += ["", "| dtype | " + " | ".join(verdicts) + " |"]
+    lines.append("|---|" + "---:|" * len(verdicts))
     for dtype, counts in by_dtype.items():
         cells = " | ".join(str(counts[verdict]) for verdict in verdicts)
-        print(f"| {dtype} | {cells} |")
+        lines.append(f"| {dtype} | {cells} |")
     for verdict in verdicts[1:]:
-        print(f"\n{verdict}: {', '.join(named[verdict]) or 'none'}")
+        lines += ["", f"{verdict}: {', '.join(named[verdict]) or 'none'}"]
+    output = suite_runner.RECORDS / "eager_audit.md"
+    output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(output.read_text())
 
 
 if __name__ == "__main__":
