@@ -113,7 +113,6 @@ def measure(side, part):
     and memory growth (`part="chain"`), or the peaks of a cold and a warm
     16M `nan_to_num` (`part="peak"`), in a process that did nothing else."""
     from keras import ops
-    from keras.src.backend.openvino import core
 
     if side == "release":
         from tools import eager_audit
@@ -168,8 +167,6 @@ def measure(side, part):
         results[f"{name}_new_shapes"] = _growth(
             function, list(_inputs(dtype, new_shapes))
         )
-    if side == "tree":
-        results["cache_bound"] = core.compiled_model_cache.max_bytes
     return results
 
 
@@ -233,7 +230,6 @@ def write_report(release, tree, peaks, path, command):
         f"Machine: {machine_description()}.",
         f"Command: `{command}`.",
         date_and_commit(),
-        f"Eager cache bound (tree): {tree['cache_bound'] / MIB:.0f} MB.",
         "",
         *rows,
     ]
