@@ -231,6 +231,11 @@ def compare(before, after, tests, work, change, extra=(), modules=None):
             f"| {label} | {totals['tests']} | {totals[f'{side} passed']} | "
             f"{failing(totals, side)} | {totals[f'{side} skipped']} |"
         )
+    lines += [
+        "",
+        f"Tests on one side only: {len(set(old) - set(new))} without "
+        f"{change}, {len(set(new) - set(old))} with it.",
+    ]
     lines += titled_list(
         f"Tests that pass without {change} and fail with it", regressions
     )
