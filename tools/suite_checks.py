@@ -340,8 +340,8 @@ def upstream(scope):
             "",
             "The series' own tests, `pytest keras_openvino "
             "integration_tests` in keras-openvino patched up to each patch "
-            "(the snapshot of Keras's branch fails every model call with "
-            f"`{BRANCH_FAILURE}`):",
+            "(unmended, the snapshot of Keras's branch fails every model "
+            f"call with `{BRANCH_FAILURE}`):",
             "",
         ]
         unexplained = 0
