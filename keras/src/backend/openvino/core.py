@@ -18,18 +18,8 @@ REFERENCE_ELEMENT_TYPES = frozenset(
 # Nodes that only move values: their reference kernels give NumPy's answer
 # in every type, where the plugin would move 64-bit types as 32 bits.
 MOVING_NODE_TYPES = frozenset(
-    (
-        "Constant",
-        "Result",
-        "Reshape",
-        "Squeeze",
-        "Unsqueeze",
-        "Transpose",
-        "Concat",
-        "Gather",
-        "StridedSlice",
-        "Broadcast",
-    )
+    "Constant Result Reshape Squeeze Unsqueeze Transpose Concat Gather "
+    "StridedSlice Broadcast".split()
 )
 # Nodes whose reference kernel advances a generator each time it runs: one
 # tensor converted twice would give two values. Compiled, every conversion
