@@ -76,7 +76,7 @@ def _every_op_times():
     import warnings
 
     import keras
-    from tools import eager_audit
+    from integration_tests import openvino_eager_audit as eager_audit
 
     x = eager_audit.edge_values("float32")
     y = eager_audit.second_operand("float32")
@@ -115,7 +115,7 @@ def measure(side, part):
     from keras import ops
 
     if side == "release":
-        from tools import eager_audit
+        from integration_tests import openvino_eager_audit as eager_audit
 
         # For the rest of this process, which measures the release alone.
         # Kept referenced: a dropped context manager would be closed, and

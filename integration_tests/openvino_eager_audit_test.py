@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 if backend.backend() == "openvino":
-    from tools import eager_audit
+    from integration_tests import openvino_eager_audit as eager_audit
 
 QUICK_DTYPES = ("float32", "int32", "uint8", "bool")
 LONG_DTYPES = ("float16", "bfloat16", "float64", "int64")

@@ -8,8 +8,9 @@ may differ from the replaced definitions' only where it matches NumPy's (or
 JAX's, where NumPy has no such function).
 
 Not part of the upstream patch: it needs the overlay to find the replaced
-definitions. `python -m tools.eager_audit` writes the report,
-`docs/records/eager_audit.md`; `eager_audit_test.py` enforces the rule.
+definitions. `python -m integration_tests.openvino_eager_audit` writes the
+report, `docs/records/eager_audit.md`; `openvino_eager_audit_test.py`
+enforces the rule.
 """
 
 import os
@@ -756,7 +757,7 @@ def main():
         "closer to the reference",
         "regression",
     )
-    command = [sys.executable, "-m", "tools.eager_audit"]
+    command = [sys.executable, "-m", "integration_tests.openvino_eager_audit"]
     lines = suite_runner.header(
         "Eager ops: this tree against the release and NumPy", command, started
     )
