@@ -39,7 +39,7 @@ CASES = [
 
 # Runs in the variant's process: prints one JSON line of results.
 WORKER = r"""
-import gc, json, sys, time
+import ctypes, gc, json, sys, time
 import numpy as np, psutil
 import keras
 from keras import ops
@@ -89,6 +89,26 @@ for dtype in ("float32", "float64", "float16", "bfloat16"):
         for _ in range(2):
             ops.convert_to_numpy(ops.nan_to_num(x, nan=nan))
 results.append({"mixed_held": resident() - before})
+# argmax of a 122 MB float64 matrix along its rows, 8 calls.
+x = np.random.default_rng(1).standard_normal((4000, 4000))
+before = resident()
+for _ in range(8):
+    ops.convert_to_numpy(ops.argmax(x, axis=1))
+results.append({"matrix_held": resident() - before})
+# argmax and argmin of 64 MB of float32 in 16 forms, three rounds.
+x = np.random.default_rng(2).standard_normal(2**24).astype("float32")
+forms = [(shape, axis) for shape in ((4096, 4096), (256, 256, 256))
+         for axis in (None, 0, 1, -1)]
+before = resident()
+rounds = []
+for _ in range(3):
+    for shape, axis in forms:
+        for keras_op in (ops.argmax, ops.argmin):
+            ops.convert_to_numpy(keras_op(x.reshape(shape), axis=axis))
+    rounds.append(resident() - before)
+# What is left once the C allocator returns its free pages (glibc).
+ctypes.CDLL("libc.so.6").malloc_trim(0)
+results.append({"forms_held": rounds, "forms_trimmed": resident() - before})
 print(json.dumps(results))
 """
 
@@ -158,15 +178,28 @@ def main():
             + " | ".join(ratios)
             + f" | {held} |"
         )
-    held = " / ".join(
-        f"{variants[name][-1]['mixed_held'] / 2**20:+.0f}"
-        for name in ("release", "core", "series")
-    )
+
+    def held_mb(key, round_index=None):
+        values = []
+        for name in ("release", "core", "series"):
+            (value,) = [r[key] for r in variants[name] if key in r]
+            value = value if round_index is None else value[round_index]
+            values.append(f"{value / 2**20:+.0f}")
+        return " / ".join(values)
+
+    rounds = ", ".join(held_mb("forms_held", i) for i in range(3))
     lines += [
         "",
-        "Process memory held after 24 `nan_to_num` calls on 4M values "
-        "(float32, float64, float16, bfloat16; 3 `nan` values each), MB, "
-        f"release / core / series: {held}.",
+        "Process memory held, MB, release / core / series:",
+        "",
+        "- after 24 `nan_to_num` calls on 4M values (float32, float64, "
+        f"float16, bfloat16; 3 `nan` values each): {held_mb('mixed_held')}",
+        "- after 8 `argmax` calls along axis 1 of a float64 (4000, 4000) "
+        f"array (122 MB): {held_mb('matrix_held')}",
+        "- after `argmax` and `argmin` of 64 MB of float32 in 16 forms "
+        "(shapes (4096, 4096) and (256, 256, 256), axis None, 0, 1, -1), "
+        f"after each of 3 rounds: {rounds}; after `malloc_trim(0)`: "
+        f"{held_mb('forms_trimmed')}",
     ]
     RECORD.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
