@@ -314,11 +314,8 @@ def report(work, change, sides, tests, extra=(), modules=None, **more):
         listings, ignore = more["listings"], more.get("ignore", ())
         table, unremoved = excluded(*sides, listings, work, ignore)
         lines, failed = lines + table, failed + unremoved
-    table, listing = (
-        ["", "| run | passed | failed | errors | skipped | s |"],
-        [],
-    )
-    table[-1] += " first lines of messages, counted |"
+    table = ["", "| run | passed | failed | errors | skipped | s | messages |"]
+    listing = []
     for label, side, tests, allowed in more.get("runs", ()):
         started, path = time.monotonic(), work / f"run{len(table)}.xml"
         side.pytest(tests, path).wait()
@@ -340,11 +337,10 @@ def report(work, change, sides, tests, extra=(), modules=None, **more):
     if len(table) > 2:
         lines += table[:2] + ["|---|---:|---:|---:|---:|---:|---|"] + table[2:]
     lines += listing
-    if more.get("lint"):
-        ruff, checkouts = more["lint"]
-        lines += ["", "| ruff check, format --check | with its settings |"]
-        lines.append("|---|---|")
-    for label, directory, files, counts in more.get("lint", (0, ()))[1]:
+    ruff, checkouts = more.get("lint", (None, ()))
+    lines += ["", "| ruff check, format --check | with its settings |"]
+    lines = lines[:-2] if not checkouts else lines + ["|---|---|"]
+    for label, directory, files, counts in checkouts:
         bad = any(
             subprocess.run(
                 [ruff, *command, "--config", "pyproject.toml", *files],
@@ -569,7 +565,8 @@ def upstream(scope):
             f"- scope: `pytest {' '.join(tests)}` from `{BRANCH.name}` with "
             f"`{KERAS_OPENVINO.name}` beside it, OpenVINO; `{FUNCTIONAL[0]}` "
             "mended on both sides (`self._run_through_graph(inputs)`); "
-            f"`{python.parent.parent}`: {versions(python, PACKAGES[:1])}; "
+            f"`{python.parent.parent}`: "
+            f"{versions(python, ['openvino', 'numpy', 'jax'])}; "
             f"runs: the series' own tests after each patch"
         ]
         title = "keras-openvino's CI flow, before and after the series"
@@ -683,18 +680,14 @@ def keras_suite(args, work):
     pip(python, "install", "--no-deps", "-e", root)
     select = " or ".join(keras_suite_patch.suite_classes())
     tests = [keras_suite_patch.SUITE_FILE, "-k", select]
-    base = dict(os.environ)
-    [
-        base.pop(name, 0)
-        for name in ("KERAS_BACKEND", "JAX_ENABLE_X64", "PYTHONPATH")
-    ]
+    base = environment()  # Each run sets KERAS_BACKEND.
+    base.pop("JAX_ENABLE_X64", None)
     runs = []
     for label, x64 in BACKENDS:
         env = dict(base, KERAS_BACKEND=label.split(",")[0], **x64)
         runs.append((label, Side(label, root, env, (), python), tests, ()))
-    env = dict(base, KERAS_BACKEND="openvino")
     tests = ["--pyargs", "keras.src.ops.numpy_test", "-k", select]
-    runs.append(("openvino, this repository", Side("", ROOT, env), tests, ()))
+    runs.append(("openvino, this repository", Side("", ROOT, base), tests, ()))
     notes = [
         f"- Keras: `{BRANCH.name}`, `{patch.name}` applied, `{TORCH[0]}` "
         f"mended ({torch}: `torch.core` is `torch.ops.core` there), in "
@@ -723,7 +716,7 @@ def keras_suite(args, work):
         cwd, command = ci / step["working-directory"], shlex.split(step["run"])
         for label, extra in (
             ("as it is", {}),
-            ("mended", {"PYTHONPATH": mended}),
+            ("mended", {"PYTHONPATH": str(mended)}),
         ):
             side = Side("", cwd, dict(env, **extra), (), "")  # PATH's pytest
             runs.append((f"CI step, {label}", side, command[1:], ()))
