@@ -208,6 +208,7 @@ def compare(before, after, tests, work, change, extra=(), modules=None):
     regressions = [t for t in regressions if t not in flaky_ids]
     total = sum(rows.values(), collections.Counter())
     lines = [
+        "",
         f"Both sides at once: {seconds:.0f} s; {len(modules)} test modules.",
         "",
         "| side | tests | passed | failed or error | skipped | only there |",
@@ -432,10 +433,9 @@ def requirements(without=("keras==",)):
 
 
 def release_suite(args, work):
-    """Every test module of the installed Keras wheel on OpenVINO, from a
-    scratch directory with only copies of the tree's `conftest.py` and
-    excluded list (the bare release, the same skips), and from the
-    repository's root (the tree laid over the release)."""
+    """The installed wheel's test modules on OpenVINO, from a folder with
+    only the tree's conftest.py and excluded list (the bare release, the same
+    skips), and from the repository's root (the tree laid over it)."""
     keras = export_patch.installed_keras_root()[0]
     tests = (keras / "keras" / "src").rglob("*_test.py")
     modules = args.tests or sorted(dotted(p.relative_to(keras)) for p in tests)
@@ -474,10 +474,9 @@ TAG_TESTS += ["integration_tests/openvino_nan_to_num_tabular_test.py"]
 
 
 def tag(args, work):
-    """Keras v3.15.1's own tree unpacked twice, the series applied to one
-    copy; the test files (those a side has) run from each copy's root with
-    the tag's conftest and excluded list; the tests that list names, with
-    it emptied; ruff on the changed files with the tag's settings."""
+    """Keras v3.15.1's tree unpacked twice, the series applied to one; the
+    test files a side has, from each root with its conftest; the tests its
+    excluded list names, the list emptied; ruff on the changed files."""
     tests = args.tests or TAG_TESTS
     roots = [unpack(args.snapshot, work / side) for side in ("before", "after")]
     patches = export_patch.write_series(roots[1], work / "series")
@@ -518,15 +517,12 @@ def ci_environment(openvino, path):
 
 def upstream(scope):
     def check(args, work):
-        """keras-openvino's CI flow (.github/workflows/actions.yml): Keras at
-        `pluggable_backend`, `Functional.call` mended, with keras-openvino
-        main beside it, before and after the series; from the Keras
-        checkout, `pytest keras --dist loadfile` without applications and
-        wrappers (`full`) or the numpy op suite (`numpy`). Unlike the CI,
-        both sides at once: keras-openvino on PYTHONPATH, one xdist worker a
-        side, a venv of requirements-openvino.txt without Keras. Then the
-        tests its excluded_tests.txt names, with the list emptied; the
-        series' own tests after each patch; ruff with its settings."""
+        """keras-openvino's CI flow: Keras at `pluggable_backend` (mended),
+        keras-openvino main beside it, with and without the series; `pytest
+        keras` without applications and wrappers (`full`) or the numpy op
+        suite (`numpy`), both sides at once, one xdist worker each. Then its
+        excluded list emptied; the series' own tests after each patch; ruff
+        with its settings."""
         packages = [*requirements(), "rich", "namex", "optree", "packaging"]
         python = venv(args.venv or VENVS["upstream"], packages, always=True)
         pip = ["-m", "pip", "uninstall", "--yes", "keras", "keras-nightly"]
@@ -595,13 +591,10 @@ EXPORT += "e.write_series(root, output)"
 
 
 def nightly(args, work):
-    """The newest keras-nightly, whose OpenVINO backend is the package
-    keras-openvino, in its own venv: the series exported against it and
-    applied to a scratch copy of keras-openvino; the tree's tests there;
-    then a numpy op suite on keras-openvino as released and patched, with
-    JAX's failures beside them. keras-nightly ships no tests: the suite is
-    the pinned release's `keras/src/ops/numpy_test.py`, from its wheel,
-    unless `--keras-source` names a matching Keras checkout."""
+    """keras-nightly with the released keras-openvino in a venv: the series
+    exported against it, applied to a copy; the tree's tests there; the
+    pinned release's numpy op suite (or `--keras-source`'s) on the released
+    and the patched copy, and on JAX for reference."""
     python = venv(args.venv or VENVS["nightly"], requirements(), always=True)
     pip(python, "install", "--upgrade", "--pre", "keras-nightly")
     pip(python, "install", "--upgrade", "--no-deps", "keras-openvino")
@@ -662,15 +655,11 @@ BACKENDS.insert(2, ("jax, JAX_ENABLE_X64=1", {"JAX_ENABLE_X64": "1"}))
 
 
 def keras_suite(args, work):
-    """The Keras suite patch's test classes on every backend: the patch
-    applied to a copy of the `pluggable_backend` snapshot (torch's import
-    mended), installed with `pip install -e --no-deps` into a venv with the
-    NumPy, JAX and PyTorch backends' needs, run from its root as Keras's CI
-    runs them; on OpenVINO from this repository's root. Then the step the
-    series adds to keras-openvino's workflow, run where and as it says,
-    with the job's KERAS_HOME, on copies of keras-openvino main (the series
-    applied; installed with its requirements.txt into a second venv) and
-    the snapshot: as it is, and with `Functional.call` mended."""
+    """The Keras suite patch's classes on NumPy, JAX and torch in a copy of
+    the `pluggable_backend` snapshot (torch's import mended), and on
+    OpenVINO from this tree; then the step the series adds to
+    keras-openvino's workflow, as it says, on copies of both snapshots: as
+    they are, then with `Functional.call` mended."""
     packages = [*PACKAGES, "pytest", "torch==2.13.0"]
     python = venv(args.venv or VENVS["keras_suite"], packages)
     root = unpack(BRANCH, work / "keras")
@@ -765,7 +754,7 @@ def main(argv=None):
     seconds = (datetime.datetime.now(datetime.timezone.utc) - started).seconds
     head[0] = head[0].format(title)
     head.append(f"- duration: {seconds} s; logs and reports: `{work}`")
-    text = "\n".join([*head, *scope, "", *lines]) + "\n"
+    text = "\n".join([*head, *scope, *lines]) + "\n"
     (ROOT / "docs" / "records" / f"{args.check}.md").write_text(text)
     print(text)
     return int(bool(failed))
