@@ -599,7 +599,9 @@ def nightly(args, work):
     pip(python, "install", "--upgrade", "--pre", "keras-nightly")
     pip(python, "install", "--upgrade", "--no-deps", "keras-openvino")
     export = subprocess.run([python, "-c", EXPORT, work / "series"], cwd=ROOT)
-    code = "import keras_openvino as k; print(k.__path__[0])"
+    # Found, not imported: a keras-nightly it no longer matches fails that.
+    code = "import importlib.util as u; s = u.find_spec('keras_openvino')\n"
+    code += "print(s.submodule_search_locations[0])"
     site = subprocess.run([python, "-c", code], capture_output=True, check=True)
     scratch = work / "keras-openvino"
     shutil.copytree(site.stdout.decode().strip(), scratch / "keras_openvino")
