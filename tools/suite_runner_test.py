@@ -1,128 +1,88 @@
-"""The suite runner's reading of JUnit reports, comparison and record."""
+"""The suite runner's reading of reports, comparison, reruns and lists."""
 
 import datetime
 import sys
 
-from tools import suite_checks
-from tools import suite_runner
+from tools import suite_runner as runner
 
-REPORT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest">
-<testcase classname="{prefix}keras.src.ops.core_test.CoreTest" name="test_a"
- file="{path}keras/src/ops/core_test.py"/>
-<testcase classname="{prefix}keras.src.ops.core_test.CoreTest" name="test_b"
- file="{path}keras/src/ops/core_test.py">{b}</testcase>
-<testcase classname="{prefix}keras.src.ops.core_test.CoreTest" name="test_c"
- file="{path}keras/src/ops/core_test.py"><skipped message="no"/></testcase>
-</testsuite></testsuites>
+CASE = '<testcase classname="{}keras.src.a_test.T" name="test_{}" file="{}"'
+TESTS = """import os, unittest
+class T(unittest.TestCase):
+    def test_regressed(self):
+        assert "{0}" == "before"
+    def test_flaky(self):  # Passes once before, then fails on both sides.
+        first = not os.path.exists("ran")
+        open("ran", "w").close()
+        assert "{0}" == "before" and first
+    def test_fixed(self):
+        assert "{0}" == "after"
 """
 
 
-def write(tmp_path, name, prefix, path, b):
-    report = tmp_path / name
-    report.write_text(REPORT.format(prefix=prefix, path=path, b=b))
-    return report
+def test_one_id_per_test_whatever_the_root(tmp_path):
+    for prefix, path, name in ((".venv.lib.", "/v/", "a"), ("", "../", "b")):
+        file = f"{path}site-packages/keras/src/a_test.py"
+        cases = [CASE.format(prefix, "p", file) + "/>"]
+        cases.append(CASE.format(prefix, "f", file) + "><failure/></testcase>")
+        cases.append(CASE.format(prefix, "s", file) + "><skipped/></testcase>")
+        (tmp_path / f"{name}.xml").write_text(f"<x>{''.join(cases)}</x>")
+    (tmp_path / "a.log").write_text("ERROR collecting /x/keras/src/b_test.py")
+    found = runner.outcomes(tmp_path / "a.xml")
+    assert found.pop("collect keras.src.b_test") == "error"
+    assert found == runner.outcomes(tmp_path / "b.xml")
+    assert list(found.values()) == ["passed", "failed", "skipped"]
+    assert runner.outcomes(tmp_path / "c.xml") == {"run c": "error"}
 
 
-def test_the_same_test_under_two_roots_has_one_id(tmp_path):
-    tree = suite_runner.outcomes(
-        write(tmp_path, "tree.xml", ".venv.lib.", "/a/site-packages/", "")
+def test_one_sided_failures_are_rerun_on_both_sides(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "RERUNS", 2)
+    sides = []
+    for label in ("before", "after"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "a_test.py").write_text(TESTS.format(label))
+        sides.append(runner.Side(label, tmp_path / label, runner.environment()))
+    lines, regressions, _ = runner.compare(
+        *sides, ["a_test.py"], tmp_path, "the change"
     )
-    release = suite_runner.outcomes(
-        write(tmp_path, "release.xml", "", "../../site-packages/", "")
+    assert regressions == ["a_test::T::test_regressed"]
+    flaky = lines.index("- `a_test::T::test_flaky: 2, 2`")
+    assert (
+        lines[flaky - 1].startswith("Flaky") and lines[flaky - 1][-3:] == " 1."
     )
-    assert tree == release
-    assert tree["keras.src.ops.core_test::CoreTest::test_a"] == "passed"
-    assert tree["keras.src.ops.core_test::CoreTest::test_c"] == "skipped"
+    assert "- `a_test::T::test_fixed`" in lines
+    assert "| after | 3 | 1 | 2 | 0 | 0 |" in lines
 
 
-def test_a_test_failing_only_with_the_tree_is_a_regression(tmp_path):
-    failure = '<failure message="boom"/>'
-    tree = suite_runner.outcomes(
-        write(tmp_path, "tree.xml", "", "/x/", failure)
-    )
-    release = suite_runner.outcomes(
-        write(tmp_path, "release.xml", "", "/y/", "")
-    )
-    modules = ["keras.src.ops.core_test"]
-    rows, regressions, newly_passing = suite_runner.summarize(
-        tree, release, modules
-    )
-    assert regressions == ["keras.src.ops.core_test::CoreTest::test_b"]
-    assert newly_passing == []
-    row = rows["keras.src.ops.core_test"]
-    assert row["tests"] == 3
-    assert row["after failed"] == 1
-    assert row["before passed"] == 2
-    _, regressions, newly_passing = suite_runner.summarize(
-        release, tree, modules
-    )
-    assert regressions == []
-    assert newly_passing == ["keras.src.ops.core_test::CoreTest::test_b"]
-
-
-def test_collection_errors_and_missing_reports(tmp_path):
-    log = tmp_path / "run.log"
-    log.write_text(
-        "ERROR collecting ../lib/site-packages/keras/src/a/b_test.py\n"
-        "ImportError while importing test module '/x/keras/src/c_test.py'\n"
-    )
-    report = write(tmp_path, "run.xml", "", "/x/", "")
-    results = suite_runner.outcomes(report, log)
-    assert results["collect keras.src.a.b_test"] == "error"
-    assert results["collect keras.src.c_test"] == "error"
-    assert suite_runner.outcomes(tmp_path / "none.xml") == {"run none": "error"}
-
-
-def test_an_entry_passes_only_when_all_its_tests_pass():
-    results = {
-        "m::LinalgTest::test_eig": "failed",
-        "m::LinalgTest::test_eigh": "passed",
-        "m::LinalgTest::test_pinv": "passed",
-        "m::LinalgTest::test_qr": "skipped",
-    }
-    assert suite_runner.entry_outcome("LinalgTest::test_eig", results) == (
-        "1 of 2 fail"
-    )
-    assert suite_runner.entry_outcome("test_pinv", results) == "passed"
-    assert suite_runner.entry_outcome("test_qr", results) == "skipped"
-    assert suite_runner.entry_outcome("Other", results) == "not collected"
-
-
-def test_a_side_finds_a_test_module_under_its_source(tmp_path):
-    side = suite_runner.Side("tree", tmp_path, {}, source=tmp_path / "site")
-    node = side.node("keras.src.ops.core_test::CoreTest::test_a[x-1]")
-    assert node == (
-        f"{tmp_path}/site/keras/src/ops/core_test.py::CoreTest::test_a[x-1]"
-    )
+def test_entries_the_change_makes_pass_must_be_removed(tmp_path):
+    sides, listings = [], {}
+    for label in ("before", "after"):
+        (tmp_path / label / "keras").mkdir(parents=True)
+        test = TESTS.replace("test_flaky", "test_other").format(label)
+        (tmp_path / label / "keras" / "a_test.py").write_text(test)
+        listings[label] = tmp_path / label / "excluded.txt"
+        listings[label].write_text("# Kept:\nT::test_fixed\nT::test_other\n")
+        sides.append(runner.Side(label, tmp_path / label, runner.environment()))
+    lines, unremoved = runner.excluded(*sides, listings, tmp_path)
+    assert unremoved == ["T::test_fixed"]
+    assert "| `T::test_fixed` | 1 of 1 fail | passed | kept |" in lines
+    assert listings["after"].read_text().endswith("test_other\n")
+    listings["after"].write_text("T::test_other\n")
+    assert runner.excluded(*sides, listings, tmp_path)[1] == []
+    results = {"m::T::test_e": "failed", "m::T::test_eh": "passed"}
+    assert runner.entry_outcome("T::test_e", results) == "1 of 2 fail"
+    assert runner.entry_outcome("test_eh", results) == "passed"
+    assert runner.entry_outcome("U", results) == "not collected"
 
 
 def test_a_record_starts_with_command_date_commit_and_machine():
     started = datetime.datetime(2026, 12, 3, 4, 5, tzinfo=datetime.UTC)
-    lines = suite_runner.header(
-        "Title", [sys.executable, "-m", "tools.suite_runner", "tag"], started
-    )
-    assert lines[0] == "# Title"
-    assert lines[2].startswith("- command: `")
-    assert "-m tools.suite_runner tag`" in lines[2]
+    command = [sys.executable, "-m", "tools.suite_runner", "tag"]
+    lines = runner.header("Title", command, started)
+    assert lines[0] == "# Title" and "suite_runner tag` (from" in lines[2]
     assert lines[3] == "- date: 2026-12-03 04:05 UTC"
     assert len(lines[4].split()[2]) == 40  # The full commit hash.
     assert " cores, " in lines[5] and "openvino " in lines[5]
-
-
-def test_every_check_is_named_and_described():
-    assert set(suite_checks.CHECKS) == {
-        "release_suite",
-        "tag",
-        "upstream_numpy",
-        "upstream_full",
-        "nightly",
-    }
-    for tests in suite_checks.UPSTREAM_TARGETS.values():
-        assert tests[0] == "keras" or tests[0].endswith("_test.py")
-    # The tag's tests are the release's or the tree's (the series adds them).
-    root, _ = suite_checks.export_patch.installed_keras_root()
-    for test in suite_checks.TAG_TESTS:
-        assert (suite_runner.TREE_ROOT / test).is_file() or (
-            root / test
-        ).is_file()
+    checks = (
+        "release_suite tag upstream_numpy upstream_full nightly keras_suite"
+    )
+    assert set(runner.CHECKS) == set(checks.split())
