@@ -768,7 +768,7 @@ def main():
         lines.append(f"| {dtype} | {cells} |")
     for verdict in verdicts[1:]:
         lines += ["", f"{verdict}: {', '.join(named[verdict]) or 'none'}"]
-    output = suite_runner.RECORDS / "eager_audit.md"
+    output = suite_runner.ROOT / "docs" / "records" / "eager_audit.md"
     output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(output.read_text())
 
