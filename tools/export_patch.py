@@ -39,8 +39,8 @@ TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The overlay, and the audit that needs it to find the release's definitions.
 NOT_EXPORTED = {
     "keras/__init__.py",
-    "tools/eager_audit.py",
-    "tools/eager_audit_test.py",
+    "integration_tests/openvino_eager_audit.py",
+    "integration_tests/openvino_eager_audit_test.py",
     # Keras's own op tests: a patch of their own (`--keras-suite`).
     "keras/src/ops/numpy_test.py",
 }
@@ -467,7 +467,7 @@ def merge_module(module_name, release_source, tree_source):
 # outside functions come with the first of these). A definition that a root
 # uses comes with the first concern that needs it; every definition and
 # edited function of the tree must belong to one.
-# `tools/series/<name>.md` is the concern's PR description.
+# `docs/series/<name>.md` is the concern's PR description.
 SERIES = (
     (
         "eager-evaluation",
@@ -533,8 +533,8 @@ SERIES = (
         },
     ),
 )
-SERIES_DESCRIPTIONS = TREE_ROOT / "tools" / "series"
-KERAS_OPENVINO_CONFTEST = SERIES_DESCRIPTIONS / "keras_openvino_conftest.py"
+SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
+KERAS_OPENVINO_CONFTEST = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
 # Module-level statements kept in every stage that has their file.
 FILE_LEVEL_NAMES = {"pytestmark"}
 

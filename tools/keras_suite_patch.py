@@ -1,6 +1,6 @@
 """Patches for where upstream's CI runs tests, written by `export_patch`.
 
-Two of them, each with its PR description in `tools/series/`:
+Two of them, each with its PR description in `docs/series/`:
 
 - `--keras-suite`: the backend-agnostic test classes of the tree's
   `keras/src/ops/numpy_test.py`, added to a Keras source tree's own
@@ -25,9 +25,9 @@ from tools import export_patch
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SUITE_FILE = "keras/src/ops/numpy_test.py"
 SUITE_NAME = "keras-suite"
-SUITE_DESCRIPTION = TREE_ROOT / "tools" / "series" / f"{SUITE_NAME}.md"
+SUITE_DESCRIPTION = TREE_ROOT / "docs" / "series" / f"{SUITE_NAME}.md"
 CI_NAME = "ci-package-tests"
-CI_DESCRIPTION = TREE_ROOT / "tools" / "series" / f"{CI_NAME}.md"
+CI_DESCRIPTION = TREE_ROOT / "docs" / "series" / f"{CI_NAME}.md"
 WORKFLOW = ".github/workflows/actions.yml"
 # The step goes right after this one, in the job that installs the package.
 STEP_AFTER = "Run Tests"
