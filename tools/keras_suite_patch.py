@@ -16,18 +16,19 @@ Two of them, each with its PR description in `docs/series/`:
   the packages only those tests import (hypothesis).
 """
 
-import ast
 import pathlib
 import re
 
 from tools import export_patch
+from tools.export_patch import ExportError
+from tools.export_patch import bound_name
+from tools.export_patch import line_imports
+from tools.export_patch import name_of
 
-TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
+TREE_ROOT = export_patch.TREE_ROOT
 SUITE_FILE = "keras/src/ops/numpy_test.py"
 SUITE_NAME = "keras-suite"
-SUITE_DESCRIPTION = TREE_ROOT / "docs" / "series" / f"{SUITE_NAME}.md"
 CI_NAME = "ci-package-tests"
-CI_DESCRIPTION = TREE_ROOT / "docs" / "series" / f"{CI_NAME}.md"
 WORKFLOW = ".github/workflows/actions.yml"
 # The step goes right after this one, in the job that installs the package.
 STEP_AFTER = "Run Tests"
@@ -41,89 +42,69 @@ def suite_text(keras_root):
     added, and the target's own text."""
     target = keras_root / SUITE_FILE
     if not target.is_file():
-        raise export_patch.ExportError(f"{target} does not exist.")
-    release = target.read_text()
-    tree = (TREE_ROOT / SUITE_FILE).read_text()
-    release_blocks, lines = export_patch.blocks_of(release)
-    tree_blocks, tree_lines = export_patch.blocks_of(tree)
-    defined = {block.name for block in release_blocks if block.name}
-    known = {
-        export_patch.bound_name(entry)
-        for block in release_blocks
-        if isinstance(block.node, (ast.Import, ast.ImportFrom))
-        for entry in export_patch.import_entries(block.node)
-    }
-    new_imports = []
-    added = []
-    for block in tree_blocks:
-        node = block.node
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for entry in export_patch.import_entries(node):
-                name = export_patch.bound_name(entry)
-                if name not in known:
-                    new_imports.append(entry)
-                    known.add(name)
+        raise ExportError(f"{target} does not exist.")
+    release_text = target.read_text()
+    release = export_patch.parse(release_text)
+    defined = {name_of(statement) for statement in release.body}
+    known = {bound_name(e) for s in release.body for e in line_imports(s)}
+    imports, added = [], []
+    for statement in export_patch.parse(
+        (TREE_ROOT / SUITE_FILE).read_text()
+    ).body:
+        entries = line_imports(statement)
+        imports += [e for e in entries if bound_name(e) not in known]
+        known |= {bound_name(entry) for entry in entries}
+        name = name_of(statement)
+        if entries:
             continue
-        if block.name is None:
-            raise export_patch.ExportError(
-                f"{SUITE_FILE}: cannot place a top-level "
-                f"{type(node).__name__} statement (line {node.lineno})."
+        if name is None:
+            raise ExportError(f"{SUITE_FILE}: cannot place a statement.")
+        if name in defined:
+            raise ExportError(
+                f"{target} already defines {name}: the patch is applied "
+                "there, or a name needs changing."
             )
-        if block.name in defined:
-            raise export_patch.ExportError(
-                f"{target} already defines {block.name}: the patch is "
-                "applied there, or a name needs changing."
-            )
-        added.append(block)
+        added.append(statement)
     if not added:
-        raise export_patch.ExportError(f"{SUITE_FILE} defines nothing.")
-    body = tree_lines[added[0].start : added[-1].end]
-    edits = export_patch.add_imports(release_blocks, new_imports)
-    merged = list(lines)
-    # Several lines at one place go in the order they were listed.
-    for start, end, text in sorted(edits, key=lambda e: e[:2])[::-1]:
-        merged[start:end] = text
-    text = "".join(merged).rstrip("\n") + "\n\n\n" + "".join(body)
-    return text, release
+        raise ExportError(f"{SUITE_FILE} defines nothing.")
+    merged = export_patch.with_additions(
+        release, release.body, imports=imports, appended=added
+    )
+    return merged.code, release_text
 
 
 def suite_classes():
     """The test classes the suite patch adds."""
-    module = ast.parse((TREE_ROOT / SUITE_FILE).read_text())
+    module = export_patch.parse((TREE_ROOT / SUITE_FILE).read_text())
     return [
-        node.name
-        for node in module.body
-        if isinstance(node, ast.ClassDef) and node.name.endswith("Test")
+        s.name.value
+        for s in module.body
+        if isinstance(s, export_patch.cst.ClassDef)
+        and s.name.value.endswith("Test")
     ]
-
-
-def format_patch(description, diff, number=1, total=1):
-    """A patch as `git format-patch` writes one: the PR description as the
-    message, then the diff."""
-    title, _, body = description.partition("\n")
-    return (
-        f"Subject: [PATCH {number}/{total}] {title.lstrip('# ').strip()}"
-        f"\n\n{body.strip()}\n---\n{diff}"
-    )
 
 
 def write_suite_patch(keras_root, output_dir):
     """Writes `output_dir/0001-keras-suite.patch` and its description,
     `keras-suite.md`; returns the patch's path."""
     if (keras_root / "keras_openvino").is_dir():
-        raise export_patch.ExportError(
+        raise ExportError(
             f"{keras_root} is keras-openvino's tree: the suite patch is for "
             "a Keras source tree (the folder holding keras/src/ops/)."
         )
     new, old = suite_text(keras_root)
-    description = SUITE_DESCRIPTION.read_text().replace(
-        "{classes}", ", ".join(f"`{name}`" for name in suite_classes())
+    description = (
+        (export_patch.SERIES_DESCRIPTIONS / f"{SUITE_NAME}.md")
+        .read_text()
+        .replace(
+            "{classes}", ", ".join(f"`{name}`" for name in suite_classes())
+        )
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / f"{SUITE_NAME}.md").write_text(description)
     path = output_dir / f"0001-{SUITE_NAME}.patch"
     path.write_text(
-        format_patch(
+        export_patch.format_patch(
             description, export_patch.unified_diff(SUITE_FILE, old, new)
         )
     )
@@ -170,7 +151,7 @@ def workflow_with_step(text, targets):
         if line.strip() == f"- name: {STEP_AFTER}"
     ]
     if len(starts) != 1:
-        raise export_patch.ExportError(
+        raise ExportError(
             f"{WORKFLOW} has {len(starts)} steps named {STEP_AFTER!r}, "
             "not one to add the package's tests after."
         )
@@ -245,7 +226,8 @@ def extra_series(keras_root, layout, series):
     else:
         needs = ""
     description = (
-        CI_DESCRIPTION.read_text()
+        (export_patch.SERIES_DESCRIPTIONS / f"{CI_NAME}.md")
+        .read_text()
         .replace("{command}", f"pytest {' '.join(targets)}")
         .replace("{needs}", needs)
     )
