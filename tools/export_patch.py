@@ -1,27 +1,26 @@
 """Writes this tree's contribution as git-format patches against Keras.
 
 Each module the tree lays over Keras becomes Keras's file with the tree's
-definitions in place of Keras's own, at the same position (a class written
-`class Name(Name):` replaces only its methods); the tree's new definitions
-go just before the next replaced one, imports the file lacks join its
-import block in isort's order, and imports left unused go. The merge works
-on LibCST's syntax trees, so comments and formatting stay as written. Edits
-files (`X.edits.toml`) are applied with the overlay's `_apply_edits`.
+definitions in place of Keras's own (`class Name(Name):` replaces only its
+methods); new definitions go just before the next replaced one, imports the
+file lacks join its import block in isort's order and imports left unused
+go. The merge works on LibCST syntax trees, so comments and formatting
+stay. Edits files (`X.edits.toml`) are applied with the overlay's own
+`_apply_edits`; `docs/series/series.toml` splits the work into concerns.
 
-Keras is the installed `keras` or `keras-nightly`, or a Keras or
-keras-openvino source tree given with `--keras-root`; what the tree
-replaces (`tools/replaced_definitions.txt`) and each edit's anchor must be
-there. Run from the tree's root:
+Keras is the installed `keras` (or `keras-nightly`), or a Keras or
+keras-openvino source tree given with `--keras-root`. From the tree's root:
 
     python -m tools.export_patch --output keras-openvino-nan-to-num.patch
     python -m tools.export_patch --series --keras-root ../keras-openvino
     python -m tools.export_patch --keras-suite --keras-root ../keras
 
-`--series` writes one patch per concern (`--core`: without the speed
-patches) into `--output-dir`; `--check` runs `git apply` on a copy.
+`--series` writes one patch per concern (`--core`: no speed patches) into
+`--output-dir`; `--check` runs `git apply` on a copy of that Keras.
 """
 
 import argparse
+import contextlib
 import difflib
 import functools
 import importlib.metadata
@@ -32,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 import libcst as cst
 import libcst.matchers as m
@@ -46,70 +46,33 @@ NOT_EXPORTED = {
     # The eager audit needs the overlay to find the release's definitions.
     "integration_tests/openvino_eager_audit.py",
     "integration_tests/openvino_eager_audit_test.py",
-    # Keras's own op tests: a patch of their own (`--keras-suite`).
-    "keras/src/ops/numpy_test.py",
+    "keras/src/ops/numpy_test.py",  # A patch of its own: `--keras-suite`.
 }
 BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
-NUMPY_MODULE = BACKEND + "numpy.py"
 REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
-SPEED_DIR = TREE_ROOT / "speed"
 SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
+SPEED_DIR = TREE_ROOT / "speed"
 KERAS_OPENVINO_CONFTEST = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
-# Module-level statements kept in every stage that has their file.
-FILE_LEVEL_NAMES = {"pytestmark"}
+with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
+    SERIES = tuple(
+        (
+            concern["name"],
+            {path: tuple(n) for path, n in concern["roots"].items()},
+        )
+        for concern in tomllib.load(file)["concern"]
+    )
+FILE_LEVEL_NAMES = {None, "pytestmark"}  # Statements every stage keeps.
 BLANK = cst.EmptyLine()
-# The contribution as a series of patches, one concern each, in the order
-# they apply (`docs/series/<name>.md` is the PR description). Each names its
-# roots: definitions, tests and edited functions (an edits file's edits
-# outside functions come with the first). A definition a root uses comes
-# with the first concern that needs it; each must belong to one.
-SERIES = (
-    ("eager-evaluation", {
-        BACKEND + "core.edits.toml": ("convert_to_numpy",),
-        BACKEND + "core.py": ("evaluate_constant_graph",),
-        BACKEND + "core_test.py": ("ConvertToNumpyTest", "EagerEvaluationTest"),
-    }),
-    ("predict-at-float32", {
-        BACKEND + "trainer.edits.toml": (
-            "OpenVINOTrainer._get_compiled_model",
-            "OpenVINOTrainer._unpack_inference_outputs",
-        ),
-        BACKEND + "trainer_test.py": ("PredictPrecisionTest", "BFloat16PredictTest"),
-    }),
-    ("argmax-argmin", {
-        BACKEND + "numpy.py": ("argmax", "argmin"),
-        BACKEND + "numpy_test.py": (
-            "ArgExtremumParityTest", "ArgExtremumLengthTest",
-            "ArgExtremumBadInputTest", "ArgExtremumGraphTest",
-        ),
-        BACKEND + "numpy_fuzz_test.py": ("ArgExtremumFuzzTest",),
-    }),
-    ("exact-nan-to-num", {
-        BACKEND + "numpy.py": ("nan_to_num",),
-        BACKEND + "core_test.py": ("EagerResultsTest", "Bfloat16ConstantLimitTest"),
-        BACKEND + "numpy_test.py": (
-            "NanToNumParityTest", "NanToNumBadInputTest", "NanToNumGraphTest",
-        ),
-        BACKEND + "numpy_fuzz_test.py": ("NanToNumFuzzTest",),
-        "integration_tests/openvino_nan_to_num_tabular_test.py": (
-            "TabularCleaningTest",
-        ),
-    }),
-    ("nan-cumulative", {
-        BACKEND + "numpy.py": ("nancumsum", "nancumprod"),
-        BACKEND + "numpy_test.py": ("NanCumulativeTest",),
-    }),
-)  # fmt: skip
+IMPORT = m.Import() | m.ImportFrom()
 
 
 def load_overlay():
-    """The overlay's helpers: loaded under another name than `keras`, the
-    file lays nothing over anything."""
+    """The overlay's helpers: under another name than `keras`, the file lays
+    nothing over anything."""
     path = TREE_ROOT / "keras" / "__init__.py"
     spec = importlib.util.spec_from_file_location("keras_overlay", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
     return module
 
 
@@ -138,17 +101,14 @@ class KerasLayout:
 
     def describe(self, description):
         """The PR description with `{backend}/file.py` where it is here."""
-        return re.sub(
-            r"\{backend\}/(\w+\.py)",
-            lambda match: self.path(BACKEND + match.group(1)),
-            description,
-        )
+        backend = r"\{backend\}/(\w+\.py)"
+        return re.sub(backend, lambda f: self.path(BACKEND + f[1]), description)
 
 
 class KerasOpenVINOLayout(KerasLayout):
-    """keras-openvino's tree, the backend's home since Keras 3.16: op modules
-    in `keras_openvino/src/ops/`, the others (the trainer) in
-    `keras_openvino/src/`; the trainer class is `OpenVINOTrainer` on main,
+    """keras-openvino, the backend's home since Keras 3.16: op modules in
+    `keras_openvino/src/ops/`, the others (the trainer) in
+    `keras_openvino/src/`. Its trainer class is `OpenVINOTrainer` on main,
     `Trainer` from 0.0.1 on."""
 
     name, package = "keras-openvino", "keras_openvino"
@@ -159,9 +119,7 @@ class KerasOpenVINOLayout(KerasLayout):
         self.root = root
         trainer = parse((root / "keras_openvino/src/trainer.py").read_text())
         names = {name_of(statement) for statement in trainer.body}
-        self.trainer_class = (
-            "Trainer" if "Trainer" in names else "OpenVINOTrainer"
-        )
+        self.trainer = "Trainer" if "Trainer" in names else "OpenVINOTrainer"
 
     def module_path(self, name):
         """Where the backend's module `name` (`numpy`, `trainer_test`) goes:
@@ -184,26 +142,25 @@ class KerasOpenVINOLayout(KerasLayout):
     def with_own_files(self, keras_root, texts):
         # The first patch with tests brings the conftest.py they need.
         if not (keras_root / "conftest.py").is_file():
-            has_tests = any(
-                path.endswith("_test.py") and text is not None
-                for path, text in texts.items()
-            )
+            tests = [
+                p for p, t in texts.items() if p.endswith("_test.py") and t
+            ]
             conftest = KERAS_OPENVINO_CONFTEST.read_text()
-            texts["conftest.py"] = conftest if has_tests else None
+            texts["conftest.py"] = conftest if tests else None
         return texts
 
     def rewrite(self, text):
         text = re.sub(
             r"keras\.src\.backend\.openvino\.(\w+)",
-            lambda match: self.module_path(match.group(1)).replace("/", "."),
+            lambda match: self.module_path(match[1]).replace("/", "."),
             text,
         )
         for old, new in (
             ("keras_openvino.src.ops.core import get_device", "keras_openvino.src.utils import get_device"),
             ("keras.src.backend.openvino import", "keras_openvino.src.ops import"),
         ):  # fmt: skip
-            text = text.replace("from " + old, "from " + new)
-        return re.sub(r"\bOpenVINOTrainer\b", self.trainer_class, text)
+            text = text.replace(f"from {old}", f"from {new}")
+        return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 
 def layout_of(root):
@@ -215,55 +172,44 @@ def layout_of(root):
 
 def installed_keras_root():
     """The directory holding the installed `keras` package, and its name."""
-    for distribution in ("keras", "keras-nightly"):
-        try:
-            dist = importlib.metadata.distribution(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        package = pathlib.Path(dist.locate_file("keras"))
-        if (package / "__init__.py").is_file():
-            return package.parent, f"{distribution} {dist.version}"
+    for name in ("keras", "keras-nightly"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            dist = importlib.metadata.distribution(name)
+            package = pathlib.Path(dist.locate_file("keras"))
+            if (package / "__init__.py").is_file():
+                return package.parent, f"{name} {dist.version}"
     raise ExportError("Neither keras nor keras-nightly is installed.")
 
 
-# Syntax trees are immutable, so a source parsed once serves every stage.
+# Syntax trees do not change, so a source parsed once serves every stage.
 parse = functools.lru_cache(maxsize=None)(cst.parse_module)
 
 
 def name_of(statement):
-    """The name a top-level definition or single assignment binds."""
+    """The name a definition or an assignment to a single name binds."""
     if isinstance(statement, cst.FunctionDef | cst.ClassDef):
         return statement.name.value
-    if not isinstance(statement, cst.SimpleStatementLine):
+    assign = m.Assign([m.AssignTarget(m.Name())]) | m.AnnAssign(m.Name())
+    if not m.matches(statement, m.SimpleStatementLine([assign])):
         return None
     small = statement.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        return getattr(small.targets[0].target, "value", None)
-    if isinstance(small, cst.AnnAssign):
-        return getattr(small.target, "value", None)
-    return None
+    return (getattr(small, "target", None) or small.targets[0].target).value
 
 
 def import_entries(node):
-    """(module, name, alias) of each name an Import or ImportFrom binds;
-    name is None for `import module`."""
+    """(module, name, alias) of each name an import binds; name is None for
+    `import module`."""
     if isinstance(node, cst.Import):
-        return [
-            (get_full_name_for_node(alias.name), None, alias.evaluated_alias)
-            for alias in node.names
-        ]
-    module = get_full_name_for_node(node.module) if node.module else ""
-    return [
-        (module, alias.evaluated_name, alias.evaluated_alias)
-        for alias in node.names
-    ]
+        names = [(get_full_name_for_node(a.name), None, a) for a in node.names]
+    else:
+        module = get_full_name_for_node(node.module) if node.module else ""
+        names = [(module, a.evaluated_name, a) for a in node.names]
+    return [(module, name, a.evaluated_alias) for module, name, a in names]
 
 
 def line_imports(statement):
-    """The entries of a top-level import line, or []."""
-    if m.matches(
-        statement, m.SimpleStatementLine([m.Import() | m.ImportFrom()])
-    ):
+    """The entries of a top-level import line, or none."""
+    if m.matches(statement, m.SimpleStatementLine([IMPORT])):
         return import_entries(statement.body[0])
     return []
 
@@ -274,43 +220,45 @@ def bound_name(entry):
 
 
 def is_docstring(statement):
-    string = m.SimpleString() | m.ConcatenatedString()
-    return m.matches(statement, m.SimpleStatementLine([m.Expr(string)]))
+    string = m.Expr(m.SimpleString() | m.ConcatenatedString())
+    return m.matches(statement, m.SimpleStatementLine([string]))
 
 
 def name_reads(module):
-    """A function giving the names a node of `module` reads as (name, None),
-    and `name.attribute` reads as (name, attribute), as Python's `ast`
-    counts loads: not the names imports bind nor keyword arguments."""
+    """A function giving the names a node of `module` reads, as (name, None),
+    and its `name.attribute` reads, as (name, attribute): loads as Python's
+    `ast` counts them, not the names imports bind nor keyword arguments."""
     context = MetadataWrapper(module, unsafe_skip_copy=True).resolve(
         ExpressionContextProvider
     )
 
     def reads(node):
+        imports = m.findall(node, IMPORT)
         skipped = {
-            id(inner)
-            for found in m.findall(node, m.Import() | m.ImportFrom())
-            for inner in m.findall(found, m.Name() | m.Attribute())
+            id(n)
+            for i in imports
+            for n in m.findall(i, m.Name() | m.Attribute())
         }
         skipped |= {id(arg.keyword) for arg in m.findall(node, m.Arg())}
-        attributes = m.findall(node, m.Attribute(value=m.Name()))
-        return {
+        names = {
             (name.value, None)
             for name in m.findall(node, m.Name())
             if context.get(name) == ExpressionContext.LOAD
             and id(name) not in skipped
             and name.value not in ("True", "False", "None")
-        } | {
-            (node.value.value, node.attr.value)
-            for node in attributes
-            if id(node) not in skipped
+        }
+        attributes = m.findall(node, m.Attribute(value=m.Name()))
+        return names | {
+            (a.value.value, a.attr.value)
+            for a in attributes
+            if id(a) not in skipped
         }
 
     return reads
 
 
-def used_names(module):
-    return {name for name, _ in name_reads(module)(module)}
+def used_names(module, node=None):
+    return {name for name, _ in name_reads(module)(node or module)}
 
 
 def split_comments(statement):
@@ -325,9 +273,8 @@ def split_comments(statement):
 
 def in_place_of(new, old):
     """`new` where `old` was: `old`'s blank lines, `new`'s own comments."""
-    return new.with_changes(
-        leading_lines=split_comments(old)[0] + split_comments(new)[1]
-    )
+    lines = split_comments(old)[0] + split_comments(new)[1]
+    return new.with_changes(leading_lines=lines)
 
 
 def import_sort_key(entry):
@@ -734,7 +681,7 @@ def excluded_tests_text(keras_root, layout, present):
     ops = sorted(
         name
         for file, name in required_definitions()
-        if file == NUMPY_MODULE and (file, name) in present
+        if file == BACKEND + "numpy.py" and (file, name) in present
     )
     text = path.read_text()
     if not ops:
