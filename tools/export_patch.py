@@ -297,19 +297,12 @@ def import_line(entry):
 
 
 def with_additions(module, body, before=None, imports=(), appended=()):
-    """`module` with `body`, where `before` maps a statement's id to the
-    (statement, blank lines after it) that go just above it; with a line
-    for each import entry where isort's order puts it, and `appended` after
-    two blank lines at the end."""
+    """`module` with `body`; `before[id(s)]`: (statement, blank lines after
+    it) to go just above s; a line for each import entry where isort's order
+    puts it; `appended` after two blank lines at the end."""
     before, after = dict(before or {}), {}
-    placed = sorted(
-        (
-            (import_sort_key(entry), s)
-            for s in body
-            for entry in line_imports(s)
-        ),
-        key=lambda pair: pair[0],
-    )
+    placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
+    placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
         key, line = import_sort_key(entry), import_line(entry)
         group = [s for k, s in placed if k[0] == key[0]]
@@ -318,47 +311,29 @@ def with_additions(module, body, before=None, imports=(), appended=()):
             # Before the next import in order; a new group, a blank line.
             blank_lines = int(later[0][0] != key[0])
             before.setdefault(id(later[0][1]), []).append((line, blank_lines))
-        elif placed:
-            # After the last of its group, or of all after a blank line.
+        elif placed:  # After its group's last, or after all and a blank line.
             last = (group or [s for _, s in placed])[-1]
             line = line.with_changes(leading_lines=[] if group else [BLANK])
             after.setdefault(id(last), []).append(line)
         else:
             before.setdefault(id(body[0]), []).append((line, 1))
-    merged = []
+    merged, footer = [], list(module.footer)
     for statement in body:
         gap, comments = split_comments(statement)
         for new, blank_lines in before.get(id(statement), []):
             merged.append(
-                new.with_changes(leading_lines=gap + list(new.leading_lines))
+                new.with_changes(leading_lines=gap + [*new.leading_lines])
             )
             gap = [BLANK] * blank_lines
         merged.append(statement.with_changes(leading_lines=gap + comments))
         merged += after.get(id(statement), [])
-    footer = list(module.footer)
+    while appended and footer and not footer[-1].comment:
+        footer.pop()
     if appended:
-        while footer and not footer[-1].comment:
-            footer.pop()
         lines = footer + [BLANK, BLANK] + split_comments(appended[0])[1]
-        merged += [appended[0].with_changes(leading_lines=lines)]
-        merged += appended[1:]
+        merged += [appended[0].with_changes(leading_lines=lines), *appended[1:]]
         footer = []
     return module.with_changes(body=merged, footer=footer)
-
-
-def without(module, dropped, keep_comments=True):
-    """`module` without the statements whose ids are in `dropped`; the lines
-    above each stay, its own comments unless `keep_comments` is false."""
-    body, carried = [], []
-    for statement in module.body:
-        if id(statement) in dropped:
-            gap, comments = split_comments(statement)
-            carried += gap + (comments if keep_comments else [])
-            continue
-        lines = carried + list(statement.leading_lines)
-        body.append(statement.with_changes(leading_lines=lines))
-        carried = []
-    return module.with_changes(body=body, footer=carried + list(module.footer))
 
 
 def merged_class(release_class, tree_class):
@@ -366,12 +341,10 @@ def merged_class(release_class, tree_class):
     methods = list(release_class.body.body)
     index = {name_of(method): i for i, method in enumerate(methods)}
     for method in tree_class.body.body:
-        if not isinstance(method, cst.FunctionDef):
-            continue
         if method.name.value in index:
             i = index[method.name.value]
             methods[i] = in_place_of(method, methods[i])
-        else:
+        elif isinstance(method, cst.FunctionDef):
             lines = [BLANK] + split_comments(method)[1]
             methods.append(method.with_changes(leading_lines=lines))
     body = release_class.body.with_changes(body=methods)
@@ -391,9 +364,9 @@ def merge_module(module_name, release_source, tree_source):
             if entry[0] != module_name and bound_name(entry) not in known:
                 imports.append(entry)
                 known.add(bound_name(entry))
+        name = name_of(statement)
         if line_imports(statement) or is_docstring(statement):
             continue
-        name = name_of(statement)
         if name is None:
             line = tree.code_for_node(statement).strip().splitlines()[0]
             raise ExportError(f"{module_name}: cannot place {line!r}.")
@@ -401,30 +374,31 @@ def merge_module(module_name, release_source, tree_source):
             pending.append(statement)
             continue
         index, target = position[name], body[position[name]]
-        # `class Name(Name):` replaces only the methods it defines.
-        if any(
-            m.matches(base.value, m.Name(name))
-            for base in getattr(statement, "bases", ())
-        ):
+        bases = [base.value for base in getattr(statement, "bases", ())]
+        if any(m.matches(base, m.Name(name)) for base in bases):
             body[index] = merged_class(target, statement)
         else:
             body[index] = in_place_of(statement, target)
         if pending:
-            first = pending[0]
-            first = first.with_changes(leading_lines=split_comments(first)[1])
-            items = [(s, 0) for s in [first] + pending[1:]]
+            own_comments = split_comments(pending[0])[1]
+            first = pending[0].with_changes(leading_lines=own_comments)
+            items = [(s, 0) for s in [first, *pending[1:]]]
             before[id(body[index])] = items[:-1] + [(items[-1][0], 2)]
             pending = []
     merged = with_additions(release, body, before, imports, pending)
-    # Imports of one name that the merge left unused, but Keras used.
-    used_before, used_after = used_names(release), used_names(merged)
-    unused = {
-        id(statement)
-        for statement in merged.body
-        if len(entries := line_imports(statement)) == 1
-        and bound_name(entries[0]) in used_before - used_after
-    }
-    return without(merged, unused).code
+    # Imports of a single name that Keras used and the merge left unused.
+    unused = used_names(release) - used_names(merged)
+    body, carried = [], []
+    for statement in merged.body:
+        entries = line_imports(statement)
+        if len(entries) == 1 and bound_name(entries[0]) in unused:
+            carried += statement.leading_lines  # Its comments stay.
+        else:
+            lines = carried + list(statement.leading_lines)
+            body.append(statement.with_changes(leading_lines=lines))
+            carried = []
+    footer = carried + list(merged.footer)
+    return merged.with_changes(body=body, footer=footer).code
 
 
 def module_name_of(relative):
@@ -435,8 +409,7 @@ class TreeModule:
     """A Python file of the tree, as top-level statements."""
 
     def __init__(self, relative):
-        self.relative = relative
-        self.name = module_name_of(relative)
+        self.relative, self.name = relative, module_name_of(relative)
         self.source = (TREE_ROOT / relative).read_text()
         self.tree = parse(self.source)
         self.statements = list(self.tree.body)
@@ -448,93 +421,83 @@ class TreeModule:
             bound_name(entry): entry
             for statement in self.statements
             if not isinstance(statement, cst.FunctionDef | cst.ClassDef)
-            for node in m.findall(statement, m.Import() | m.ImportFrom())
+            for node in m.findall(statement, IMPORT)
             for entry in import_entries(node)
         }
 
     def is_file_level(self, statement):
-        if (
-            line_imports(statement)
-            or statement is self.statements[0]
-            and (is_docstring(statement))
-        ):
+        docstring = statement is self.statements[0] and is_docstring(statement)
+        if line_imports(statement) or docstring:
             return False
-        return name_of(statement) in FILE_LEVEL_NAMES | {None}
+        return name_of(statement) in FILE_LEVEL_NAMES
 
     def references(self, statement, modules):
         """The tree's definitions, as (file, name), that `statement` uses;
         `modules` maps module names to the tree's modules."""
         bindings = dict(self.imported)
-        for node in m.findall(statement, m.Import() | m.ImportFrom()):
+        for node in m.findall(statement, IMPORT):
             bindings |= {bound_name(e): e for e in import_entries(node)}
         found = set()
         for name, attribute in self.reads(statement):
             if name in self.defined and name != name_of(statement):
                 found.add((self.relative, name))
                 continue
+            # Names of the tree's modules that a `from` import binds.
             source, imported, _ = bindings.get(name, ("", None, None))
-            if imported is None:
-                continue  # Not a name, nor `import module`: `from` imports.
             for module, wanted in (
                 (modules.get(source), imported),
                 (modules.get(f"{source}.{imported}"), attribute),
             ):
-                if module and wanted in module.defined:
+                if imported and module and wanted in module.defined:
                     found.add((module.relative, wanted))
         return found
 
     def stage_source(self, present):
         """The source with only the definitions in `present` (None: it has
         none), without the imports only dropped definitions used."""
-        named = {
-            id(s)
-            for s in self.statements
-            if (self.relative, name_of(s)) in present
-        }
+        named = [
+            s for s in self.statements if (self.relative, name_of(s)) in present
+        ]
         if not named:
             return None
-        kept = [
-            s
-            for s in self.statements
-            if self.is_file_level(s) or id(s) in named
-        ]
+        kept = named + [s for s in self.statements if self.is_file_level(s)]
         used = {name for s in kept for name, _ in self.reads(s)}
         dropped, header = set(), None
         for index, statement in enumerate(self.statements):
             names = {bound_name(entry) for entry in line_imports(statement)}
-            if names:
-                # An import no definition uses stays as the tree has it.
-                if names & self.every_use and not names & used:
-                    dropped.add(id(statement))
-            elif index or not is_docstring(statement):
-                header = statement if header is None else header
+            # An import that nothing uses stays as the tree has it.
+            if names and names & self.every_use and not names & used:
+                dropped.add(id(statement))
+            elif not names and (index or not is_docstring(statement)):
+                header = header or statement
                 if not any(statement is s for s in kept):
                     dropped.add(id(statement))
         if not dropped:
             return self.source
-        # Blank lines and statements in order, the header's end marked.
-        pieces = list(self.tree.header)
+        # The blank lines and statements kept, in order; then blank lines cut
+        # to one in the header (its imports), two below.
+        pieces, end = list(self.tree.header), None
         for statement in self.statements:
             gap, comments = split_comments(statement)
             pieces += gap
-            if statement is header:
-                end = len(pieces)
+            end = len(pieces) if statement is header else end
             if id(statement) not in dropped:
                 pieces += comments + [statement.with_changes(leading_lines=())]
-        pieces += self.tree.footer
-        head, rest = pieces[:end], pieces[end:]
-        trailing = 0
-        while trailing < len(head) and is_blank(head[-1 - trailing]):
-            trailing += 1
-        pieces = collapsed(head, 1) + [BLANK] * trailing + collapsed(rest, 2)
+        head, rest = pieces[:end], pieces[end:] + list(self.tree.footer)
+        blank = [is_blank(piece) for piece in head] + [False]
+        trailing = [BLANK] * (blank[::-1].index(False, 1) - 1)
         body, lines = [], []
-        for piece in pieces:
+        for piece in collapsed(head, 1) + trailing + collapsed(rest, 2):
             if isinstance(piece, cst.EmptyLine):
                 lines.append(piece)
             else:
                 body.append(piece.with_changes(leading_lines=lines))
                 lines = []
         return self.tree.with_changes(header=(), body=body, footer=lines).code
+
+
+def is_blank(piece):
+    return m.matches(piece, m.EmptyLine(comment=None))
 
 
 def collapsed(pieces, limit):
@@ -549,90 +512,71 @@ def collapsed(pieces, limit):
     return kept
 
 
-def is_blank(piece):
-    return m.matches(piece, m.EmptyLine(comment=None))
-
-
-def tree_files():
+def tree_modules():
+    """The tree's files that the export adds or merges: path -> module
+    (None for a text file)."""
+    files = {}
     for directory in ("keras", "integration_tests"):
         for path in sorted((TREE_ROOT / directory).rglob("*")):
             relative = path.relative_to(TREE_ROOT).as_posix()
-            if path.suffix in (".py", ".txt") and "__pycache__" not in relative:
-                if relative not in NOT_EXPORTED:
-                    yield relative
+            if path.suffix not in (".py", ".txt") or "__pycache__" in relative:
+                continue
+            if relative not in NOT_EXPORTED:
+                python = path.suffix == ".py"
+                files[relative] = TreeModule(relative) if python else None
+    return files
 
 
-def tree_modules():
-    return {
-        relative: TreeModule(relative)
-        for relative in tree_files()
-        if relative.endswith(".py")
-    }
-
-
-def edits_files():
-    """The tree's edits files, each with the module it edits."""
-    suffix = overlay._EDITS_SUFFIX
-    for path in sorted((TREE_ROOT / "keras").rglob("*" + suffix)):
+def edits(directory, suffix=".edits.toml"):
+    """Each edits file under `directory`, with its edits."""
+    for path in sorted(directory.rglob("*" + suffix)):
         relative = path.relative_to(TREE_ROOT).as_posix()
-        yield relative, relative.removesuffix(suffix) + ".py"
-
-
-def edit_keys():
-    """(edits file, function) for each edit inside a function."""
-    return {
-        (relative, edit["function"])
-        for relative, _ in edits_files()
-        for edit in overlay._read_edits(TREE_ROOT / relative)
-        if edit.get("function")
-    }
+        yield relative, overlay._read_edits(path)
 
 
 def series_stages(modules):
     """For each concern, the (file, name) definitions present once it is
     applied: its roots and previous stages' with all they use. File-level
     statements come with their file's first definition."""
-    by_name = {module.name: module for module in modules.values()}
+    by_name = {module.name: module for module in modules.values() if module}
     uses, file_level = {}, {}
     for relative, module in modules.items():
         file_level[relative] = set()
-        for statement in module.statements:
+        for statement in module.statements if module else ():
             references = module.references(statement, by_name)
             if module.is_file_level(statement):
                 file_level[relative] |= references
             elif name_of(statement):
                 uses[relative, name_of(statement)] = references
-    for key in edit_keys():
-        uses[key], file_level[key[0]] = set(), set()
+    for relative, file_edits in edits(TREE_ROOT / "keras"):
+        file_level[relative] = set()
+        for edit in file_edits:
+            if edit.get("function"):
+                uses[relative, edit["function"]] = set()
     stages, present = [], set()
-    for name, roots in SERIES:
+    for concern, roots in SERIES:
         pending = [
-            (file, root) for file, names in roots.items() for root in names
+            (file, name) for file, names in roots.items() for name in names
         ]
-        for file, root in pending:
-            if (file, root) not in uses:
-                raise ExportError(f"{name}: the tree has no {root} in {file}")
+        for file, name in set(pending) - set(uses):
+            raise ExportError(f"{concern}: the tree has no {name} in {file}")
         while pending:
-            key = pending.pop()
-            if key in present:
-                continue
-            if not any(file == key[0] for file, _ in present):
-                pending += file_level[key[0]]
-            present.add(key)
-            pending += uses[key]
+            if (key := pending.pop()) not in present:
+                if not any(file == key[0] for file, _ in present):
+                    pending += file_level[key[0]]
+                present.add(key)
+                pending += uses[key]
         stages.append(frozenset(present))
     if unplaced := sorted(set(uses) - present):
-        raise ExportError(
-            "Definitions in no concern of the series: "
-            + ", ".join(f"{file}: {name}" for file, name in unplaced)
-        )
+        names = ", ".join(f"{file}: {name}" for file, name in unplaced)
+        raise ExportError(f"Definitions in no concern of the series: {names}")
     return stages
 
 
 def required_definitions():
     lines = REPLACED_DEFINITIONS.read_text().splitlines()
     return [
-        tuple(line.split()) for line in lines if line.strip() and line[0] != "#"
+        tuple(line.split()) for line in lines if line.strip()[:1] not in "#"
     ]
 
 
@@ -645,11 +589,11 @@ def check_required_definitions(keras_root, layout):
             continue
         scope = parse((keras_root / path).read_text()).body
         for part in dotted.split("."):
-            found = [s for s in scope if name_of(s) == part]
-            if not found:
+            found = [s for s in scope if name_of(s) == part] + [None]
+            scope = getattr(getattr(found[0], "body", ()), "body", ())
+            if found[0] is None:
                 missing.append(f"{path}: {dotted}")
                 break
-            scope = getattr(getattr(found[0], "body", ()), "body", ())
     if missing:
         raise ExportError(
             "This Keras no longer has definitions that the tree replaces; "
@@ -658,39 +602,26 @@ def check_required_definitions(keras_root, layout):
 
 
 def unified_diff(relative, old_text, new_text):
-    diff = "".join(
-        difflib.unified_diff(
-            (old_text or "").splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            "/dev/null" if old_text is None else f"a/{relative}",
-            f"b/{relative}",
-        )
-    )
-    if not diff:
-        return diff
+    old, new = (old_text or "").splitlines(True), new_text.splitlines(True)
+    old_name = "/dev/null" if old_text is None else f"a/{relative}"
+    diff = "".join(difflib.unified_diff(old, new, old_name, f"b/{relative}"))
     new_file = "new file mode 100644\n" if old_text is None else ""
-    return f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
+    return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
 
 
 def excluded_tests_text(keras_root, layout, present):
     """The target's excluded list without the entries naming a test of an op
     whose definition is in `present`, or None when it has no list."""
-    path = keras_root / layout.excluded_tests
-    if not path.is_file():
+    if not (path := keras_root / layout.excluded_tests).is_file():
         return None
-    ops = sorted(
-        name
-        for file, name in required_definitions()
-        if file == BACKEND + "numpy.py" and (file, name) in present
-    )
-    text = path.read_text()
-    if not ops:
-        return text
+    numpy = BACKEND + "numpy.py"
+    ops = sorted(n for f, n in required_definitions() if (f, n) in present)
+    ops = [name for name in ops if (numpy, name) in present]
     # An entry names a test by a prefix of its id: `...::test_argmax` and
     # its parameterized variants, not `test_nanargmax`.
     enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
-    lines = text.splitlines(keepends=True)
-    return "".join(line for line in lines if not enabled.search(line.strip()))
+    lines = path.read_text().splitlines(True)
+    return "".join(l for l in lines if not ops or not enabled.search(l.strip()))
 
 
 def apply_edits(text, edits, target, advice=""):
@@ -704,21 +635,20 @@ def edited_texts(keras_root, layout, present):
     """Each file that the tree edits, as it reads with the edits of the
     functions in `present`: target path -> text."""
     texts = {}
-    for relative, module in edits_files():
-        target = layout.path(module)
+    for relative, file_edits in edits(TREE_ROOT / "keras"):
+        target = layout.path(relative.removesuffix(".edits.toml") + ".py")
         if not (keras_root / target).is_file():
             raise ExportError(f"{target} (the file is gone) for {relative}")
-        edits = [
+        chosen = [
             {key: layout.rewrite(value) for key, value in edit.items()}
-            for edit in overlay._read_edits(TREE_ROOT / relative)
-            if (relative, edit.get("function")) in present
+            for edit in file_edits
+            if (relative, edit.get("function", None)) in present
             or not edit.get("function")
         ]
-        text = (keras_root / target).read_text()
-        if any(edit.get("function") for edit in edits):
+        texts[target] = (keras_root / target).read_text()
+        if any(edit.get("function") for edit in chosen):
             advice = f"; update {relative} before exporting"
-            text = apply_edits(text, edits, target, advice)
-        texts[target] = text
+            texts[target] = apply_edits(texts[target], chosen, target, advice)
     return texts
 
 
@@ -726,11 +656,8 @@ def speed_patches():
     """Each speed patch's name and edits, in order: `speed/NN-name.edits.toml`
     edits the tree's own modules (each edit names its `module`)."""
     return [
-        (
-            path.name.removesuffix(".edits.toml").split("-", 1)[1],
-            overlay._read_edits(path),
-        )
-        for path in sorted(SPEED_DIR.glob("*.edits.toml"))
+        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
+        for relative, file_edits in edits(SPEED_DIR)
     ]
 
 
@@ -739,20 +666,18 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     definitions in `present` are in and `speed_edits` made: target path ->
     text (None: absent)."""
     texts = edited_texts(keras_root, layout, present)
-    for relative in tree_files():
-        target = layout.path(relative)
-        if target is None:
+    for relative, module in modules.items():
+        if (target := layout.path(relative)) is None:
             continue
-        if relative == EXCLUDED_TESTS:
-            texts[target] = excluded_tests_text(keras_root, layout, present)
-            continue
-        source = modules[relative].stage_source(present)
-        edits = [edit for edit in speed_edits if edit["module"] == relative]
-        if source is not None and edits:
-            source = apply_edits(source, edits, relative)
         release = texts.get(target)
         if release is None and (keras_root / target).is_file():
             release = (keras_root / target).read_text()
+        if relative == EXCLUDED_TESTS:
+            texts[target] = excluded_tests_text(keras_root, layout, present)
+            continue
+        source = module.stage_source(present)
+        if chosen := [e for e in speed_edits if e["module"] == relative]:
+            source = source and apply_edits(source, chosen, relative)
         if source is None or not source.strip():
             texts[target] = release  # Not in this stage, or a package marker.
         elif release is None:
@@ -777,73 +702,67 @@ def series_names(layout, core_only=False):
     return names + ([] if core_only else [name for name, _ in speed_patches()])
 
 
+def contribution(keras_root, core_only=False, skip=True):
+    """The layout, and the texts of the files the contribution touches
+    before it and after each patch of the series."""
+    layout = layout_of(keras_root)
+    check_required_definitions(keras_root, layout)
+    modules = tree_modules()
+    stages = series_stages(modules)
+    # A concern the target has leaves its definitions out of every stage.
+    skipped = frozenset().union(
+        *(
+            stage - previous
+            for (name, _), previous, stage in zip(
+                SERIES, [set()] + stages, stages
+            )
+            if skip and name in layout.skipped_concerns
+        )
+    )
+    presents = [frozenset()] + [
+        stage - skipped
+        for (name, _), stage in zip(SERIES, stages)
+        if not skip or name not in layout.skipped_concerns
+    ]
+    texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
+    applied = []
+    for _, speed_edits in [] if core_only else speed_patches():
+        applied += speed_edits
+        last = presents[-1]
+        texts.append(stage_texts(keras_root, layout, modules, last, applied))
+    return layout, texts
+
+
 def export_series(keras_root, core_only=False):
     """The series as (name, description, patch text), in order: the core,
     then (unless `core_only`) the speed patches, then the CI step."""
     from tools import keras_suite_patch
 
-    layout = layout_of(keras_root)
-    check_required_definitions(keras_root, layout)
-    modules = tree_modules()
-    stages = series_stages(modules)
-    # A concern the target does not need leaves its definitions out of
-    # every stage.
-    skipped = frozenset().union(
-        *(
-            present - before
-            for (name, _), before, present in zip(
-                SERIES, [frozenset()] + stages, stages
-            )
-            if name in layout.skipped_concerns
-        )
-    )
-    presents = [frozenset()] + [
-        present - skipped
-        for (name, _), present in zip(SERIES, stages)
-        if name not in layout.skipped_concerns
-    ]
-    texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
-    applied = []
-    for _, edits in [] if core_only else speed_patches():
-        applied += edits
-        texts.append(
-            stage_texts(keras_root, layout, modules, presents[-1], applied)
-        )
+    layout, texts = contribution(keras_root, core_only)
+    names = series_names(layout, core_only)
     series = [
         (
             name,
             layout.describe((SERIES_DESCRIPTIONS / f"{name}.md").read_text()),
             stage_diff(before, after),
         )
-        for name, before, after in zip(
-            series_names(layout, core_only), texts, texts[1:]
-        )
+        for name, before, after in zip(names, texts, texts[1:])
     ]
     return series + keras_suite_patch.extra_series(keras_root, layout, series)
 
 
 def export(keras_root):
     """The whole contribution as one patch, speed patches included."""
-    layout = layout_of(keras_root)
-    check_required_definitions(keras_root, layout)
-    modules = tree_modules()
-    speed_edits = [edit for _, edits in speed_patches() for edit in edits]
-    return stage_diff(
-        stage_texts(keras_root, layout, modules, frozenset()),
-        stage_texts(
-            keras_root, layout, modules, series_stages(modules)[-1], speed_edits
-        ),
-    )
+    _, texts = contribution(keras_root, skip=False)
+    return stage_diff(texts[0], texts[-1])
 
 
 def format_patch(description, diff, number=1, total=1):
     """A patch as `git format-patch` writes one: the PR description as the
     message, then the diff."""
     title, _, body = description.partition("\n")
-    return (
-        f"Subject: [PATCH {number}/{total}] {title.lstrip('# ').strip()}"
-        f"\n\n{body.strip()}\n---\n{diff}"
-    )
+    title = title.lstrip("# ").strip()
+    return f"Subject: [PATCH {number}/{total}] {title}\n\n{body.strip()}\n---\n{diff}"
 
 
 def write_series(keras_root, output_dir, core_only=False):
@@ -853,70 +772,48 @@ def write_series(keras_root, output_dir, core_only=False):
     paths = []
     for number, (name, description, diff) in enumerate(series, start=1):
         paths.append(output_dir / f"{number:04d}-{name}.patch")
-        paths[-1].write_text(
-            format_patch(description, diff, number, len(series))
-        )
+        patch = format_patch(description, diff, number, len(series))
+        paths[-1].write_text(patch)
     return paths
 
 
 def check_applies(patch_paths, keras_root):
     """Whether the patches apply, in order, to a copy of `keras_root`."""
     layout = layout_of(keras_root)
+    patches = [pathlib.Path(path).resolve() for path in patch_paths]
+    # The package, and the other files the patches change.
+    changed = {layout.excluded_tests} | {
+        line[len("--- a/") :]
+        for patch in patches
+        for line in patch.read_text().splitlines()
+        if line.startswith("--- a/")
+    }
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)
         shutil.copytree(keras_root / layout.package, scratch / layout.package)
-        # Other files the patches change: the excluded list, the workflow.
-        changed = {layout.excluded_tests} | {
-            line[len("--- a/") :]
-            for path in patch_paths
-            for line in pathlib.Path(path).read_text().splitlines()
-            if line.startswith("--- a/")
-        }
-        for relative in sorted(changed):
-            if (keras_root / relative).is_file() and not (
-                scratch / relative
-            ).exists():
-                (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(keras_root / relative, scratch / relative)
-        for path in patch_paths:
-            result = subprocess.run(
-                ["git", "apply", str(pathlib.Path(path).resolve())],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-            )
+        for relative in changed:
+            source, copy = keras_root / relative, scratch / relative
+            if source.is_file() and not copy.exists():
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, copy)
+        for patch in patches:
+            command = ["git", "apply", str(patch)]
+            result = subprocess.run(command, cwd=scratch, capture_output=True)
             if result.returncode:
-                return False, f"{path}: {result.stderr}"
+                return False, f"{patch}: {result.stderr.decode()}"
     return True, ""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default="keras-openvino-nan-to-num.patch")
-    parser.add_argument(
-        "--keras-root",
-        type=pathlib.Path,
-        help="a Keras or keras-openvino source tree (the folder holding "
-        "keras/ or keras_openvino/) instead of the installed Keras",
-    )
-    parser.add_argument(
-        "--series",
-        action="store_true",
-        help="one patch per concern, into --output-dir",
-    )
-    parser.add_argument(
-        "--core", action="store_true", help="--series without speed patches"
-    )
-    parser.add_argument("--output-dir", type=pathlib.Path, default="series")
-    parser.add_argument(
-        "--keras-suite",
-        action="store_true",
-        help="one patch adding the backend-agnostic test classes to Keras's "
-        "keras/src/ops/numpy_test.py, into --output-dir",
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="`git apply` on a copy of Keras"
-    )
+    add = parser.add_argument
+    add("--output", default="keras-openvino-nan-to-num.patch")
+    add("--keras-root", type=pathlib.Path, help="Keras or keras-openvino tree")
+    add("--series", action="store_true", help="a patch per concern")
+    add("--core", action="store_true", help="with --series: no speed patches")
+    add("--output-dir", type=pathlib.Path, default="series")
+    add("--keras-suite", action="store_true", help="Keras's op suite patch")
+    add("--check", action="store_true", help="git apply to a copy of Keras")
     args = parser.parse_args()
     if args.keras_root:
         keras_root, description = args.keras_root.resolve(), "source tree"
@@ -926,9 +823,10 @@ def main():
         if args.keras_suite:
             from tools import keras_suite_patch
 
-            paths = [
-                keras_suite_patch.write_suite_patch(keras_root, args.output_dir)
-            ]
+            patch = keras_suite_patch.write_suite_patch(
+                keras_root, args.output_dir
+            )
+            paths = [patch]
         elif args.series:
             paths = write_series(keras_root, args.output_dir, args.core)
         else:
@@ -937,17 +835,16 @@ def main():
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for path in paths:
-        print(f"Wrote {path}")
+    print("".join(f"Wrote {path}\n" for path in paths), end="")
     layout = layout_of(keras_root).name
     print(f"against {description} at {keras_root}, in {layout}'s layout.")
+    applies, message = (
+        check_applies(paths, keras_root) if args.check else (1, "")
+    )
     if args.check:
-        applies, message = check_applies(paths, keras_root)
         print("git apply --check:", "ok" if applies else "FAILED")
-        if not applies:
-            print(message, file=sys.stderr)
-            return 1
-    return 0
+    print(message, end="", file=sys.stderr)
+    return 0 if applies else 1
 
 
 if __name__ == "__main__":
