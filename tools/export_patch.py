@@ -1,22 +1,16 @@
 """Writes this tree's contribution as git-format patches against Keras.
 
 Each module the tree lays over Keras becomes Keras's file with the tree's
-definitions in place of Keras's own (`class Name(Name):` replaces only its
-methods); new definitions go just before the next replaced one, imports the
-file lacks join its import block in isort's order and imports left unused
-go. The merge works on LibCST syntax trees, so comments and formatting
-stay. Edits files (`X.edits.toml`) are applied with the overlay's own
-`_apply_edits`; `docs/series/series.toml` splits the work into concerns.
-
-Keras is the installed `keras` (or `keras-nightly`), or a Keras or
-keras-openvino source tree given with `--keras-root`. From the tree's root:
+definitions in place of Keras's (`class Name(Name):` replaces only its
+methods), new ones just before the next replaced one, missing imports in
+the import block in isort's order, unused ones gone: merged on LibCST
+syntax trees, so comments and formatting stay. Edits files are applied
+with the overlay's `_apply_edits`; `docs/series/series.toml` splits the
+work into concerns. From the tree's root, against the installed Keras or a
+Keras or keras-openvino source tree (`--keras-root`):
 
     python -m tools.export_patch --output keras-openvino-nan-to-num.patch
-    python -m tools.export_patch --series --keras-root ../keras-openvino
-    python -m tools.export_patch --keras-suite --keras-root ../keras
-
-`--series` writes one patch per concern (`--core`: no speed patches) into
-`--output-dir`; `--check` runs `git apply` on a copy of that Keras.
+    python -m tools.export_patch --series [--core] --keras-root ../keras
 """
 
 import argparse
@@ -42,8 +36,7 @@ from libcst.metadata import MetadataWrapper
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOT_EXPORTED = {
-    "keras/__init__.py",  # The overlay.
-    # The eager audit needs the overlay to find the release's definitions.
+    "keras/__init__.py",  # The overlay, which the eager audit needs.
     "integration_tests/openvino_eager_audit.py",
     "integration_tests/openvino_eager_audit_test.py",
     "keras/src/ops/numpy_test.py",  # A patch of its own: `--keras-suite`.
@@ -55,21 +48,14 @@ SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
 SPEED_DIR = TREE_ROOT / "speed"
 KERAS_OPENVINO_CONFTEST = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
 with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
-    SERIES = tuple(
-        (
-            concern["name"],
-            {path: tuple(n) for path, n in concern["roots"].items()},
-        )
-        for concern in tomllib.load(file)["concern"]
-    )
+    SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
 FILE_LEVEL_NAMES = {None, "pytestmark"}  # Statements every stage keeps.
 BLANK = cst.EmptyLine()
 IMPORT = m.Import() | m.ImportFrom()
 
 
 def load_overlay():
-    """The overlay's helpers: under another name than `keras`, the file lays
-    nothing over anything."""
+    """The overlay's helpers: named other than `keras`, it overlays nothing."""
     path = TREE_ROOT / "keras" / "__init__.py"
     spec = importlib.util.spec_from_file_location("keras_overlay", path)
     spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
@@ -107,9 +93,8 @@ class KerasLayout:
 
 class KerasOpenVINOLayout(KerasLayout):
     """keras-openvino, the backend's home since Keras 3.16: op modules in
-    `keras_openvino/src/ops/`, the others (the trainer) in
-    `keras_openvino/src/`. Its trainer class is `OpenVINOTrainer` on main,
-    `Trainer` from 0.0.1 on."""
+    `keras_openvino/src/ops/`, the others (the trainer) in `src/`. Its
+    trainer class is `OpenVINOTrainer` on main, `Trainer` from 0.0.1 on."""
 
     name, package = "keras-openvino", "keras_openvino"
     skipped_concerns = frozenset({"nan-cumulative"})  # It keeps infinities.
@@ -122,8 +107,7 @@ class KerasOpenVINOLayout(KerasLayout):
         self.trainer = "Trainer" if "Trainer" in names else "OpenVINOTrainer"
 
     def module_path(self, name):
-        """Where the backend's module `name` (`numpy`, `trainer_test`) goes:
-        beside the module it is about."""
+        """Where the backend's module `name` goes: beside what it is about."""
         stem = name.removesuffix("_test")
         if (self.root / f"keras_openvino/src/{stem}.py").is_file():
             return f"keras_openvino/src/{name}"
@@ -150,16 +134,16 @@ class KerasOpenVINOLayout(KerasLayout):
         return texts
 
     def rewrite(self, text):
-        text = re.sub(
-            r"keras\.src\.backend\.openvino\.(\w+)",
-            lambda match: self.module_path(match[1]).replace("/", "."),
-            text,
+        def module(match):
+            return self.module_path(match[1]).replace("/", ".")
+
+        text = re.sub(r"keras\.src\.backend\.openvino\.(\w+)", module, text)
+        text = text.replace(
+            "keras_openvino.src.ops.core import get_device",
+            "keras_openvino.src.utils import get_device",
+        ).replace(
+            "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
-        for old, new in (
-            ("keras_openvino.src.ops.core import get_device", "keras_openvino.src.utils import get_device"),
-            ("keras.src.backend.openvino import", "keras_openvino.src.ops import"),
-        ):  # fmt: skip
-            text = text.replace(f"from {old}", f"from {new}")
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 
@@ -225,40 +209,28 @@ def is_docstring(statement):
 
 
 def name_reads(module):
-    """A function giving the names a node of `module` reads, as (name, None),
-    and its `name.attribute` reads, as (name, attribute): loads as Python's
-    `ast` counts them, not the names imports bind nor keyword arguments."""
-    context = MetadataWrapper(module, unsafe_skip_copy=True).resolve(
-        ExpressionContextProvider
-    )
+    """A function giving the names a node of `module` reads, as (name,
+    None), and its `name.attribute` reads: as Python's `ast` counts loads,
+    without names that imports bind or that keyword arguments give."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    context = wrapper.resolve(ExpressionContextProvider)
 
     def reads(node):
-        imports = m.findall(node, IMPORT)
-        skipped = {
-            id(n)
-            for i in imports
-            for n in m.findall(i, m.Name() | m.Attribute())
-        }
-        skipped |= {id(arg.keyword) for arg in m.findall(node, m.Arg())}
-        names = {
+        skipped = {id(arg.keyword) for arg in m.findall(node, m.Arg())}
+        for found in m.findall(node, IMPORT):
+            skipped |= set(map(id, m.findall(found, m.Name() | m.Attribute())))
+        return {
             (name.value, None)
             for name in m.findall(node, m.Name())
             if context.get(name) == ExpressionContext.LOAD
             and id(name) not in skipped
-            and name.value not in ("True", "False", "None")
-        }
-        attributes = m.findall(node, m.Attribute(value=m.Name()))
-        return names | {
-            (a.value.value, a.attr.value)
-            for a in attributes
-            if id(a) not in skipped
+        } | {
+            (found.value.value, found.attr.value)
+            for found in m.findall(node, m.Attribute(value=m.Name()))
+            if id(found) not in skipped
         }
 
     return reads
-
-
-def used_names(module, node=None):
-    return {name for name, _ in name_reads(module)(node or module)}
 
 
 def split_comments(statement):
@@ -290,12 +262,6 @@ def import_sort_key(entry):
     return group, name is not None, module.lower(), member
 
 
-def import_line(entry):
-    module, name, alias = entry
-    line = f"from {module} import {name}" if name else f"import {module}"
-    return cst.parse_statement(line + (f" as {alias}" if alias else "") + "\n")
-
-
 def with_additions(module, body, before=None, imports=(), appended=()):
     """`module` with `body`; `before[id(s)]`: (statement, blank lines after
     it) to go just above s; a line for each import entry where isort's order
@@ -304,7 +270,12 @@ def with_additions(module, body, before=None, imports=(), appended=()):
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
-        key, line = import_sort_key(entry), import_line(entry)
+        key, (module_name, name, alias) = import_sort_key(entry), entry
+        line = f"from {module_name} import {name}" if name else "import "
+        line += (module_name if not name else "") + (
+            f" as {alias}" * bool(alias)
+        )
+        line = cst.parse_statement(line + "\n")
         group = [s for k, s in placed if k[0] == key[0]]
         later = [(k[0], s) for k, s in placed if k > key]
         if later and (later[0][0] == key[0] or not group):
@@ -321,9 +292,9 @@ def with_additions(module, body, before=None, imports=(), appended=()):
     for statement in body:
         gap, comments = split_comments(statement)
         for new, blank_lines in before.get(id(statement), []):
-            merged.append(
+            merged += [
                 new.with_changes(leading_lines=gap + [*new.leading_lines])
-            )
+            ]
             gap = [BLANK] * blank_lines
         merged.append(statement.with_changes(leading_lines=gap + comments))
         merged += after.get(id(statement), [])
@@ -364,10 +335,9 @@ def merge_module(module_name, release_source, tree_source):
             if entry[0] != module_name and bound_name(entry) not in known:
                 imports.append(entry)
                 known.add(bound_name(entry))
-        name = name_of(statement)
         if line_imports(statement) or is_docstring(statement):
             continue
-        if name is None:
+        if (name := name_of(statement)) is None:
             line = tree.code_for_node(statement).strip().splitlines()[0]
             raise ExportError(f"{module_name}: cannot place {line!r}.")
         if name not in position:
@@ -387,16 +357,17 @@ def merge_module(module_name, release_source, tree_source):
             pending = []
     merged = with_additions(release, body, before, imports, pending)
     # Imports of a single name that Keras used and the merge left unused.
-    unused = used_names(release) - used_names(merged)
+    used = [{name for name, _ in name_reads(t)(t)} for t in (release, merged)]
+    unused = used[0] - used[1]
     body, carried = [], []
     for statement in merged.body:
         entries = line_imports(statement)
         if len(entries) == 1 and bound_name(entries[0]) in unused:
             carried += statement.leading_lines  # Its comments stay.
-        else:
-            lines = carried + list(statement.leading_lines)
-            body.append(statement.with_changes(leading_lines=lines))
-            carried = []
+            continue
+        lines = carried + list(statement.leading_lines)
+        body.append(statement.with_changes(leading_lines=lines))
+        carried = []
     footer = carried + list(merged.footer)
     return merged.with_changes(body=body, footer=footer).code
 
