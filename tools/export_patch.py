@@ -208,27 +208,41 @@ def is_docstring(statement):
     return m.matches(statement, m.SimpleStatementLine([string]))
 
 
+class NameReads(cst.CSTVisitor):
+    """Collects the names a node reads, as (name, None), and its
+    `name.attribute` reads: as Python's `ast` counts loads, without names
+    that imports bind or that keyword arguments give."""
+
+    def __init__(self, context):
+        super().__init__()
+        self.context, self.found = context, set()
+
+    def visit_Import(self, node):
+        return False
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Arg(self, node):
+        node.value.visit(self)
+        return False
+
+    def visit_Attribute(self, node):
+        if isinstance(node.value, cst.Name):
+            self.found.add((node.value.value, node.attr.value))
+
+    def visit_Name(self, node):
+        if self.context.get(node) == ExpressionContext.LOAD:
+            self.found.add((node.value, None))
+
+
 def name_reads(module):
-    """A function giving the names a node of `module` reads, as (name,
-    None), and its `name.attribute` reads: as Python's `ast` counts loads,
-    without names that imports bind or that keyword arguments give."""
+    """A function giving what a node of `module` reads (`NameReads`)."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     context = wrapper.resolve(ExpressionContextProvider)
 
     def reads(node):
-        skipped = {id(arg.keyword) for arg in m.findall(node, m.Arg())}
-        for found in m.findall(node, IMPORT):
-            skipped |= set(map(id, m.findall(found, m.Name() | m.Attribute())))
-        return {
-            (name.value, None)
-            for name in m.findall(node, m.Name())
-            if context.get(name) == ExpressionContext.LOAD
-            and id(name) not in skipped
-        } | {
-            (found.value.value, found.attr.value)
-            for found in m.findall(node, m.Attribute(value=m.Name()))
-            if id(found) not in skipped
-        }
+        node.visit(visitor := NameReads(context))
+        return visitor.found
 
     return reads
 
@@ -673,7 +687,7 @@ def series_names(layout, core_only=False):
     return names + ([] if core_only else [name for name, _ in speed_patches()])
 
 
-def contribution(keras_root, core_only=False, skip=True):
+def contribution(keras_root, core_only=False):
     """The layout, and the texts of the files the contribution touches
     before it and after each patch of the series."""
     layout = layout_of(keras_root)
@@ -687,13 +701,13 @@ def contribution(keras_root, core_only=False, skip=True):
             for (name, _), previous, stage in zip(
                 SERIES, [set()] + stages, stages
             )
-            if skip and name in layout.skipped_concerns
+            if name in layout.skipped_concerns
         )
     )
     presents = [frozenset()] + [
         stage - skipped
         for (name, _), stage in zip(SERIES, stages)
-        if not skip or name not in layout.skipped_concerns
+        if name not in layout.skipped_concerns
     ]
     texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
     applied = []
@@ -724,16 +738,21 @@ def export_series(keras_root, core_only=False):
 
 def export(keras_root):
     """The whole contribution as one patch, speed patches included."""
-    _, texts = contribution(keras_root, skip=False)
-    return stage_diff(texts[0], texts[-1])
+    layout, modules = layout_of(keras_root), tree_modules()
+    check_required_definitions(keras_root, layout)
+    everything = series_stages(modules)[-1]
+    speed_edits = [edit for _, edits in speed_patches() for edit in edits]
+    before = stage_texts(keras_root, layout, modules, frozenset())
+    after = stage_texts(keras_root, layout, modules, everything, speed_edits)
+    return stage_diff(before, after)
 
 
 def format_patch(description, diff, number=1, total=1):
     """A patch as `git format-patch` writes one: the PR description as the
     message, then the diff."""
     title, _, body = description.partition("\n")
-    title = title.lstrip("# ").strip()
-    return f"Subject: [PATCH {number}/{total}] {title}\n\n{body.strip()}\n---\n{diff}"
+    subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
+    return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
 
 
 def write_series(keras_root, output_dir, core_only=False):
