@@ -1,31 +1,22 @@
-"""Writes this tree's contribution as one patch against the installed Keras.
+"""Writes this tree's contribution as git-format patches against Keras.
 
-Each module that the tree lays over Keras becomes Keras's file with the
-tree's definitions in place of Keras's own, at the same position; the
-tree's new definitions go just before the first replaced one that follows
-them, and imports that the file lacks join its import block. A class
-written as `class Name(Name):` replaces only the methods it defines. A
-module's edits file (`X.edits.toml`, described in `keras/__init__.py`) is
-applied to Keras's file with the overlay's own `_apply_edits`, so the
-patch shows just the lines it changes. The
-tree's new files (its tests, the integration test) are added whole. With
-a Keras source tree that has `excluded_concrete_tests.txt`, its lines that
-name a test of an op the tree replaces in `numpy.py` are removed.
+Each module the tree lays over Keras becomes Keras's file with the tree's
+definitions in place of Keras's (`class Name(Name):` replaces only its
+methods), new ones just before the next replaced one, missing imports in
+the import block in isort's order, unused ones gone: merged on LibCST
+syntax trees, so comments and formatting stay. Edits files are applied
+with the overlay's `_apply_edits`; `docs/series/series.toml` splits the
+work into concerns. From the tree's root, against the installed Keras or a
+Keras or keras-openvino source tree (`--keras-root`):
 
-Keras is the installed `keras` or `keras-nightly` package, or a Keras
-source tree given with `--keras-root`. Every definition listed in
-`tools/replaced_definitions.txt` must still exist there, and every edit's
-anchor once in its function; the export stops and says which one is
-missing otherwise.
-
-Run from the tree's root:
-`python -m tools.export_patch --output keras-openvino-nan-to-num.patch`;
-add `--check` to run `git apply --check` on a copy of that Keras.
+    python -m tools.export_patch --output keras-openvino-nan-to-num.patch
+    python -m tools.export_patch --series [--core] --keras-root ../keras
 """
 
 import argparse
-import ast
+import contextlib
 import difflib
+import functools
 import importlib.metadata
 import importlib.util
 import pathlib
@@ -34,32 +25,40 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import ExpressionContext
+from libcst.metadata import ExpressionContextProvider
+from libcst.metadata import MetadataWrapper
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
-# The overlay, and the audit that needs it to find the release's definitions.
 NOT_EXPORTED = {
-    "keras/__init__.py",
-    "tools/eager_audit.py",
-    "tools/eager_audit_test.py",
-    # Keras's own op tests: a patch of their own (`--keras-suite`).
-    "keras/src/ops/numpy_test.py",
+    "keras/__init__.py",  # The overlay, which the eager audit needs.
+    "integration_tests/openvino_eager_audit.py",
+    "integration_tests/openvino_eager_audit_test.py",
+    "keras/src/ops/numpy_test.py",  # A patch of its own: `--keras-suite`.
 }
-EXPORTED_DIRS = ("keras", "integration_tests")
 BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
-NUMPY_MODULE = "keras/src/backend/openvino/numpy.py"
 REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
+SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
 SPEED_DIR = TREE_ROOT / "speed"
+KERAS_OPENVINO_CONFTEST = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
+with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
+    SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
+FILE_LEVEL_NAMES = {None, "pytestmark"}  # Statements every stage keeps.
+BLANK = cst.EmptyLine()
+IMPORT = m.Import() | m.ImportFrom()
 
 
 def load_overlay():
-    """The overlay file's helpers. Loaded under another name than `keras`,
-    it defines them and lays nothing over anything."""
-    spec = importlib.util.spec_from_file_location(
-        "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The overlay's helpers: named other than `keras`, it overlays nothing."""
+    path = TREE_ROOT / "keras" / "__init__.py"
+    spec = importlib.util.spec_from_file_location("keras_overlay", path)
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
     return module
 
 
@@ -73,10 +72,8 @@ class ExportError(Exception):
 class KerasLayout:
     """The tree's own layout: Keras's source tree."""
 
-    name = "keras"
-    # Concerns of `SERIES` whose change the target already has.
-    skipped_concerns = frozenset()
-    package = "keras"
+    name = package = "keras"
+    skipped_concerns = frozenset()  # Changes the target already has.
     excluded_tests = EXCLUDED_TESTS
 
     def path(self, relative):
@@ -86,44 +83,31 @@ class KerasLayout:
         return text
 
     def with_own_files(self, keras_root, texts):
-        """`texts` with the files this layout needs besides the tree's."""
         return texts
 
     def describe(self, description):
-        """A PR description with each `{backend}/file.py` where this layout
-        puts the backend's file."""
-        return re.sub(
-            r"\{backend\}/(\w+\.py)",
-            lambda match: self.path(BACKEND + match.group(1)),
-            description,
-        )
+        """The PR description with `{backend}/file.py` where it is here."""
+        backend = r"\{backend\}/(\w+\.py)"
+        return re.sub(backend, lambda f: self.path(BACKEND + f[1]), description)
 
 
 class KerasOpenVINOLayout(KerasLayout):
-    """keras-openvino's source tree, the OpenVINO backend's home since
-    Keras 3.16 (keras-nightly), where the same definitions moved: the op
-    modules to `keras_openvino/src/ops/`, the others (the trainer) to
-    `keras_openvino/src/`. Its trainer class is `OpenVINOTrainer` on main
-    and `Trainer` from 0.0.1 on."""
+    """keras-openvino, the backend's home since Keras 3.16: op modules in
+    `keras_openvino/src/ops/`, the others (the trainer) in `src/`. Its
+    trainer class is `OpenVINOTrainer` on main, `Trainer` from 0.0.1 on."""
 
-    name = "keras-openvino"
-    # Its nancumsum and nancumprod already keep infinities.
-    skipped_concerns = frozenset({"nan-cumulative"})
-    package = "keras_openvino"
+    name, package = "keras-openvino", "keras_openvino"
+    skipped_concerns = frozenset({"nan-cumulative"})  # It keeps infinities.
     excluded_tests = "excluded_tests.txt"
 
     def __init__(self, root):
         self.root = root
-        trainer = (root / "keras_openvino/src/trainer.py").read_text()
-        self.trainer_class = (
-            "Trainer"
-            if re.search(r"^class Trainer\b", trainer, re.MULTILINE)
-            else "OpenVINOTrainer"
-        )
+        trainer = parse((root / "keras_openvino/src/trainer.py").read_text())
+        names = {name_of(statement) for statement in trainer.body}
+        self.trainer = "Trainer" if "Trainer" in names else "OpenVINOTrainer"
 
     def module_path(self, name):
-        """Where the backend's module `name` (`numpy`, `trainer_test`) goes:
-        beside the module it is about."""
+        """Where the backend's module `name` goes: beside what it is about."""
         stem = name.removesuffix("_test")
         if (self.root / f"keras_openvino/src/{stem}.py").is_file():
             return f"keras_openvino/src/{name}"
@@ -132,46 +116,35 @@ class KerasOpenVINOLayout(KerasLayout):
     def path(self, relative):
         if relative == EXCLUDED_TESTS:
             return self.excluded_tests
-        if not relative.endswith(".py"):
+        if not relative.endswith(".py") or relative == BACKEND + "__init__.py":
             return None
         if relative.startswith(BACKEND):
-            name = relative[len(BACKEND) : -len(".py")]
-            if name == "__init__":
-                return None
-            return self.module_path(name) + ".py"
-        if relative.startswith("keras/"):
-            return None  # Package markers over Keras's own.
-        return relative
+            return self.module_path(relative[len(BACKEND) : -3]) + ".py"
+        # Keras's package markers stay Keras's.
+        return None if relative.startswith("keras/") else relative
 
     def with_own_files(self, keras_root, texts):
-        # keras-openvino has no tests of its own yet: the first patch that
-        # brings some brings the conftest.py they need.
-        conftest = keras_root / "conftest.py"
-        has_tests = any(
-            path.endswith("_test.py") and text is not None
-            for path, text in texts.items()
-        )
-        if not conftest.is_file():
-            texts["conftest.py"] = (
-                KERAS_OPENVINO_CONFTEST.read_text() if has_tests else None
-            )
+        # The first patch with tests brings the conftest.py they need.
+        if not (keras_root / "conftest.py").is_file():
+            tests = [
+                p for p, t in texts.items() if p.endswith("_test.py") and t
+            ]
+            conftest = KERAS_OPENVINO_CONFTEST.read_text()
+            texts["conftest.py"] = conftest if tests else None
         return texts
 
     def rewrite(self, text):
         def module(match):
-            return self.module_path(match.group(1)).replace("/", ".")
+            return self.module_path(match[1]).replace("/", ".")
 
         text = re.sub(r"keras\.src\.backend\.openvino\.(\w+)", module, text)
-        # Where keras-openvino keeps it.
         text = text.replace(
-            "from keras_openvino.src.ops.core import get_device",
-            "from keras_openvino.src.utils import get_device",
+            "keras_openvino.src.ops.core import get_device",
+            "keras_openvino.src.utils import get_device",
+        ).replace(
+            "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
-        text = text.replace(
-            "from keras.src.backend.openvino import",
-            "from keras_openvino.src.ops import",
-        )
-        return re.sub(r"\bOpenVINOTrainer\b", self.trainer_class, text)
+        return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 
 def layout_of(root):
@@ -183,584 +156,429 @@ def layout_of(root):
 
 def installed_keras_root():
     """The directory holding the installed `keras` package, and its name."""
-    for distribution in ("keras", "keras-nightly"):
-        try:
-            dist = importlib.metadata.distribution(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        package = pathlib.Path(dist.locate_file("keras"))
-        if (package / "__init__.py").is_file():
-            return package.parent, f"{distribution} {dist.version}"
+    for name in ("keras", "keras-nightly"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            dist = importlib.metadata.distribution(name)
+            package = pathlib.Path(dist.locate_file("keras"))
+            if (package / "__init__.py").is_file():
+                return package.parent, f"{name} {dist.version}"
     raise ExportError("Neither keras nor keras-nightly is installed.")
 
 
-def edits_files():
-    """The tree's edits files, each with the module it edits."""
-    for path in sorted(
-        (TREE_ROOT / "keras").rglob("*" + overlay._EDITS_SUFFIX)
-    ):
-        relative = path.relative_to(TREE_ROOT).as_posix()
-        yield relative, relative[: -len(overlay._EDITS_SUFFIX)] + ".py"
+# Syntax trees do not change, so a source parsed once serves every stage.
+parse = functools.lru_cache(maxsize=None)(cst.parse_module)
 
 
-def edit_keys():
-    """(edits file, function) for each edit inside a function."""
-    return {
-        (relative, edit["function"])
-        for relative, _ in edits_files()
-        for edit in overlay._read_edits(TREE_ROOT / relative)
-        if edit.get("function")
-    }
-
-
-def tree_files():
-    for directory in EXPORTED_DIRS:
-        for path in sorted((TREE_ROOT / directory).rglob("*")):
-            if path.suffix not in (".py", ".txt") or "__pycache__" in str(path):
-                continue
-            relative = path.relative_to(TREE_ROOT).as_posix()
-            if relative not in NOT_EXPORTED:
-                yield relative
-
-
-class Block:
-    """A top-level statement of a module, with its leading comments."""
-
-    def __init__(self, node, lines):
-        start = node.lineno - 1
-        decorators = getattr(node, "decorator_list", [])
-        if decorators:
-            start = min(d.lineno for d in decorators) - 1
-        while start > 0 and lines[start - 1].lstrip().startswith("#"):
-            start -= 1
-        self.node = node
-        self.start = start
-        self.end = node.end_lineno
-        self.text = lines[self.start : self.end]
-
-    @property
-    def name(self):
-        node = self.node
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            return node.name
-        if isinstance(node, ast.AsyncFunctionDef):
-            return node.name
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            if isinstance(node.targets[0], ast.Name):
-                return node.targets[0].id
-        if isinstance(node, ast.AnnAssign) and isinstance(
-            node.target, ast.Name
-        ):
-            return node.target.id
+def name_of(statement):
+    """The name a definition or an assignment to a single name binds."""
+    if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+        return statement.name.value
+    assign = m.Assign([m.AssignTarget(m.Name())]) | m.AnnAssign(m.Name())
+    if not m.matches(statement, m.SimpleStatementLine([assign])):
         return None
-
-
-def blocks_of(source):
-    lines = source.splitlines(keepends=True)
-    module = ast.parse(source)
-    return [Block(node, lines) for node in module.body], lines
+    small = statement.body[0]
+    return (getattr(small, "target", None) or small.targets[0].target).value
 
 
 def import_entries(node):
-    if isinstance(node, ast.Import):
-        return [
-            ("import", alias.name, None, alias.asname) for alias in node.names
-        ]
-    return [
-        ("from", node.module, alias.name, alias.asname) for alias in node.names
-    ]
+    """(module, name, alias) of each name an import binds; name is None for
+    `import module`."""
+    if isinstance(node, cst.Import):
+        names = [(get_full_name_for_node(a.name), None, a) for a in node.names]
+    else:
+        module = get_full_name_for_node(node.module) if node.module else ""
+        names = [(module, a.evaluated_name, a) for a in node.names]
+    return [(module, name, a.evaluated_alias) for module, name, a in names]
+
+
+def line_imports(statement):
+    """The entries of a top-level import line, or none."""
+    if m.matches(statement, m.SimpleStatementLine([IMPORT])):
+        return import_entries(statement.body[0])
+    return []
 
 
 def bound_name(entry):
-    kind, module, name, asname = entry
-    if asname:
-        return asname
-    return module.split(".")[0] if kind == "import" else name
+    module, name, alias = entry
+    return alias or name or module.split(".")[0]
 
 
-def used_names(module):
-    """Names a module reads, besides its imports."""
-    return {
-        node.id
-        for node in ast.walk(module)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-    }
+def is_docstring(statement):
+    string = m.Expr(m.SimpleString() | m.ConcatenatedString())
+    return m.matches(statement, m.SimpleStatementLine([string]))
 
 
-def drop_unused_imports(release_source, merged_source):
-    """Removes imports that the merge left unused but Keras used."""
-    used_before = used_names(ast.parse(release_source))
-    merged = ast.parse(merged_source)
-    used_after = used_names(merged)
-    lines = merged_source.splitlines(keepends=True)
-    for node in reversed(merged.body):
-        if not isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        if len(node.names) != 1:
-            continue
-        name = bound_name(import_entries(node)[0])
-        if name in used_before and name not in used_after:
-            del lines[node.lineno - 1 : node.end_lineno]
-    return "".join(lines)
+class NameReads(cst.CSTVisitor):
+    """Collects the names a node reads, as (name, None), and its
+    `name.attribute` reads: as Python's `ast` counts loads, without names
+    that imports bind or that keyword arguments give."""
+
+    def __init__(self, context):
+        super().__init__()
+        self.context, self.found = context, set()
+
+    def visit_Import(self, node):
+        return False
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Arg(self, node):
+        node.value.visit(self)
+        return False
+
+    def visit_Attribute(self, node):
+        if isinstance(node.value, cst.Name):
+            self.found.add((node.value.value, node.attr.value))
+
+    def visit_Name(self, node):
+        if self.context.get(node) == ExpressionContext.LOAD:
+            self.found.add((node.value, None))
 
 
-def import_line(entry):
-    kind, module, name, asname = entry
-    alias = f" as {asname}" if asname else ""
-    if kind == "import":
-        return f"import {module}{alias}\n"
-    return f"from {module} import {name}{alias}\n"
+def name_reads(module):
+    """A function giving what a node of `module` reads (`NameReads`)."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    context = wrapper.resolve(ExpressionContextProvider)
+
+    def reads(node):
+        node.visit(visitor := NameReads(context))
+        return visitor.found
+
+    return reads
 
 
-def import_group(module):
-    root = module.split(".")[0]
-    if root == "keras":
-        return 2
-    return 0 if root in sys.stdlib_module_names else 1
+def split_comments(statement):
+    """The lines above a statement: those before the comments right above
+    it, and those comments, which belong to it."""
+    lines = list(statement.leading_lines)
+    start = len(lines)
+    while start and lines[start - 1].comment:
+        start -= 1
+    return lines[:start], lines[start:]
 
 
-def member_sort_key(name):
-    """isort's order-by-type, as ruff applies it: constants, classes, then
-    the rest."""
-    if not name:
-        return (0, "")
-    if len(name) > 1 and name.isupper():
-        return (0, name)
-    if name[0].isupper():
-        return (1, name)
-    return (2, name)
+def in_place_of(new, old):
+    """`new` where `old` was: `old`'s blank lines, `new`'s own comments."""
+    lines = split_comments(old)[0] + split_comments(new)[1]
+    return new.with_changes(leading_lines=lines)
 
 
 def import_sort_key(entry):
-    kind, module, name, _ = entry
-    return (
-        import_group(module),
-        kind == "from",
-        module.lower(),
-        member_sort_key(name),
-    )
+    """isort's order, as ruff applies it: stdlib, third party, then Keras;
+    `import` before `from`; constants, classes, then other names."""
+    module, name, _ = entry
+    root = module.split(".")[0]
+    group = 2 if root == "keras" else int(root not in sys.stdlib_module_names)
+    if not name or len(name) > 1 and name.isupper():
+        member = 0, name or ""
+    else:
+        member = 1 if name[0].isupper() else 2, name
+    return group, name is not None, module.lower(), member
 
 
-def add_imports(release_blocks, entries):
-    """Edits that insert import lines where isort's order puts them."""
-    placed = sorted(
-        (
-            (import_sort_key(entry), block)
-            for block in release_blocks
-            if isinstance(block.node, (ast.Import, ast.ImportFrom))
-            for entry in import_entries(block.node)
-        ),
-        key=lambda pair: pair[0],
-    )
-    edits = []
-    for entry in sorted(entries, key=import_sort_key):
-        key = import_sort_key(entry)
-        line = import_line(entry)
-        same_group = [block for k, block in placed if k[0] == key[0]]
-        later = [block for k, block in placed if k > key]
-        if same_group and later and later[0] in same_group:
-            edits.append((later[0].start, later[0].start, [line]))
-        elif same_group:
-            edits.append((same_group[-1].end, same_group[-1].end, [line]))
-        elif later:
-            edits.append((later[0].start, later[0].start, [line, "\n"]))
-        elif placed:
-            edits.append((placed[-1][1].end, placed[-1][1].end, ["\n", line]))
+def with_additions(module, body, before=None, imports=(), appended=()):
+    """`module` with `body`; `before[id(s)]`: (statement, blank lines after
+    it) to go just above s; a line for each import entry where isort's order
+    puts it; `appended` after two blank lines at the end."""
+    before, after = dict(before or {}), {}
+    placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
+    placed.sort(key=lambda pair: pair[0])
+    for entry in sorted(imports, key=import_sort_key):
+        key, (module_name, name, alias) = import_sort_key(entry), entry
+        line = f"from {module_name} import {name}" if name else "import "
+        line += (module_name if not name else "") + (
+            f" as {alias}" * bool(alias)
+        )
+        line = cst.parse_statement(line + "\n")
+        group = [s for k, s in placed if k[0] == key[0]]
+        later = [(k[0], s) for k, s in placed if k > key]
+        if later and (later[0][0] == key[0] or not group):
+            # Before the next import in order; a new group, a blank line.
+            blank_lines = int(later[0][0] != key[0])
+            before.setdefault(id(later[0][1]), []).append((line, blank_lines))
+        elif placed:  # After its group's last, or after all and a blank line.
+            last = (group or [s for _, s in placed])[-1]
+            line = line.with_changes(leading_lines=[] if group else [BLANK])
+            after.setdefault(id(last), []).append(line)
         else:
-            edits.append((0, 0, [line, "\n"]))
-    return edits
+            before.setdefault(id(body[0]), []).append((line, 1))
+    merged, footer = [], list(module.footer)
+    for statement in body:
+        gap, comments = split_comments(statement)
+        for new, blank_lines in before.get(id(statement), []):
+            merged += [
+                new.with_changes(leading_lines=gap + [*new.leading_lines])
+            ]
+            gap = [BLANK] * blank_lines
+        merged.append(statement.with_changes(leading_lines=gap + comments))
+        merged += after.get(id(statement), [])
+    while appended and footer and not footer[-1].comment:
+        footer.pop()
+    if appended:
+        lines = footer + [BLANK, BLANK] + split_comments(appended[0])[1]
+        merged += [appended[0].with_changes(leading_lines=lines), *appended[1:]]
+        footer = []
+    return module.with_changes(body=merged, footer=footer)
 
 
-def merge_class(release_block, tree_block, lines):
-    """Edits that replace or add the tree class's methods in Keras's."""
-    release_methods = {
-        node.name: Block(node, lines)
-        for node in release_block.node.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    edits = []
-    tree_lines = tree_block.text
-    offset = tree_block.start
-    for node in tree_block.node.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        method = Block(node, [""] * offset + tree_lines)
-        if node.name in release_methods:
-            target = release_methods[node.name]
-            edits.append((target.start, target.end, method.text))
-        else:
-            edits.append(
-                (release_block.end, release_block.end, ["\n"] + method.text)
-            )
-    return edits
-
-
-def is_overlay_class(node):
-    return isinstance(node, ast.ClassDef) and any(
-        isinstance(base, ast.Name) and base.id == node.name
-        for base in node.bases
-    )
-
-
-def pending_text(pending, tree_lines):
-    """The new definitions as the tree spells them, blank lines included."""
-    return tree_lines[pending[0].start : pending[-1].end]
+def merged_class(release_class, tree_class):
+    """Keras's class with the methods of the tree's `class Name(Name):`."""
+    methods = list(release_class.body.body)
+    index = {name_of(method): i for i, method in enumerate(methods)}
+    for method in tree_class.body.body:
+        if method.name.value in index:
+            i = index[method.name.value]
+            methods[i] = in_place_of(method, methods[i])
+        elif isinstance(method, cst.FunctionDef):
+            lines = [BLANK] + split_comments(method)[1]
+            methods.append(method.with_changes(leading_lines=lines))
+    body = release_class.body.with_changes(body=methods)
+    return release_class.with_changes(body=body)
 
 
 def merge_module(module_name, release_source, tree_source):
-    release_blocks, lines = blocks_of(release_source)
-    tree_blocks, tree_lines = blocks_of(tree_source)
-    release_by_name = {
-        block.name: block for block in release_blocks if block.name
-    }
-    known_names = {
-        bound_name(entry)
-        for block in release_blocks
-        if isinstance(block.node, (ast.Import, ast.ImportFrom))
-        for entry in import_entries(block.node)
-    }
-    new_imports = []
-    edits = []
-    pending = []  # New definitions waiting for the next replaced one.
-    for block in tree_blocks:
-        node = block.node
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for entry in import_entries(node):
-                # A tree module imports Keras's own definitions from itself.
-                name = bound_name(entry)
-                if entry[1] != module_name and name not in known_names:
-                    new_imports.append(entry)
-                    known_names.add(name)
+    """Keras's module with the tree's definitions and imports merged in."""
+    release, tree = parse(release_source), parse(tree_source)
+    body = list(release.body)
+    position = {name_of(s): i for i, s in enumerate(body) if name_of(s)}
+    known = {bound_name(entry) for s in body for entry in line_imports(s)}
+    imports, before, pending = [], {}, []
+    for statement in tree.body:
+        for entry in line_imports(statement):
+            # A tree module imports Keras's own definitions from itself.
+            if entry[0] != module_name and bound_name(entry) not in known:
+                imports.append(entry)
+                known.add(bound_name(entry))
+        if line_imports(statement) or is_docstring(statement):
             continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue  # A docstring.
-        if block.name is None:
-            raise ExportError(
-                f"{module_name}: cannot place a top-level "
-                f"{type(node).__name__} statement (line {node.lineno})."
-            )
-        target = release_by_name.get(block.name)
-        if target is None:
-            pending.append(block)
+        if (name := name_of(statement)) is None:
+            line = tree.code_for_node(statement).strip().splitlines()[0]
+            raise ExportError(f"{module_name}: cannot place {line!r}.")
+        if name not in position:
+            pending.append(statement)
             continue
-        if pending:
-            text = pending_text(pending, tree_lines) + ["\n\n"]
-            edits.append((target.start, target.start, text))
-            pending = []
-        if is_overlay_class(node):
-            edits.extend(merge_class(target, block, lines))
+        index, target = position[name], body[position[name]]
+        bases = [base.value for base in getattr(statement, "bases", ())]
+        if any(m.matches(base, m.Name(name)) for base in bases):
+            body[index] = merged_class(target, statement)
         else:
-            edits.append((target.start, target.end, block.text))
-    if pending:
-        text = ["\n\n"] + pending_text(pending, tree_lines)
-        edits.append((len(lines), len(lines), text))
-    edits.extend(add_imports(release_blocks, new_imports))
-    merged = list(lines)
-    for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]))[::-1]:
-        merged[start:end] = text
-    return drop_unused_imports(release_source, "".join(merged))
-
-
-# The contribution as a series of patches, one concern each, in the order
-# in which they apply. Each concern names its roots: the definitions and the
-# tests it is about, and the functions that an edits file edits (its edits
-# outside functions come with the first of these). A definition that a root
-# uses comes with the first concern that needs it; every definition and
-# edited function of the tree must belong to one.
-# `tools/series/<name>.md` is the concern's PR description.
-SERIES = (
-    (
-        "eager-evaluation",
-        {
-            BACKEND + "core.edits.toml": ("convert_to_numpy",),
-            BACKEND + "core.py": ("evaluate_constant_graph",),
-            BACKEND + "core_test.py": (
-                "ConvertToNumpyTest",
-                "EagerEvaluationTest",
-            ),
-        },
-    ),
-    (
-        "predict-at-float32",
-        {
-            BACKEND + "trainer.edits.toml": (
-                "OpenVINOTrainer._get_compiled_model",
-                "OpenVINOTrainer._unpack_inference_outputs",
-            ),
-            BACKEND + "trainer_test.py": (
-                "PredictPrecisionTest",
-                "BFloat16PredictTest",
-            ),
-        },
-    ),
-    (
-        "argmax-argmin",
-        {
-            BACKEND + "numpy.py": ("argmax", "argmin"),
-            BACKEND + "numpy_test.py": (
-                "ArgExtremumParityTest",
-                "ArgExtremumLengthTest",
-                "ArgExtremumBadInputTest",
-                "ArgExtremumGraphTest",
-            ),
-            BACKEND + "numpy_fuzz_test.py": ("ArgExtremumFuzzTest",),
-        },
-    ),
-    (
-        "exact-nan-to-num",
-        {
-            BACKEND + "numpy.py": ("nan_to_num",),
-            BACKEND + "core_test.py": (
-                "EagerResultsTest",
-                "Bfloat16ConstantLimitTest",
-            ),
-            BACKEND + "numpy_test.py": (
-                "NanToNumParityTest",
-                "NanToNumBadInputTest",
-                "NanToNumGraphTest",
-            ),
-            BACKEND + "numpy_fuzz_test.py": ("NanToNumFuzzTest",),
-            "integration_tests/openvino_nan_to_num_tabular_test.py": (
-                "TabularCleaningTest",
-            ),
-        },
-    ),
-    (
-        "nan-cumulative",
-        {
-            BACKEND + "numpy.py": ("nancumsum", "nancumprod"),
-            BACKEND + "numpy_test.py": ("NanCumulativeTest",),
-        },
-    ),
-)
-SERIES_DESCRIPTIONS = TREE_ROOT / "tools" / "series"
-KERAS_OPENVINO_CONFTEST = SERIES_DESCRIPTIONS / "keras_openvino_conftest.py"
-# Module-level statements kept in every stage that has their file.
-FILE_LEVEL_NAMES = {"pytestmark"}
+            body[index] = in_place_of(statement, target)
+        if pending:
+            own_comments = split_comments(pending[0])[1]
+            first = pending[0].with_changes(leading_lines=own_comments)
+            items = [(s, 0) for s in [first, *pending[1:]]]
+            before[id(body[index])] = items[:-1] + [(items[-1][0], 2)]
+            pending = []
+    merged = with_additions(release, body, before, imports, pending)
+    # Imports of a single name that Keras used and the merge left unused.
+    used = [{name for name, _ in name_reads(t)(t)} for t in (release, merged)]
+    unused = used[0] - used[1]
+    body, carried = [], []
+    for statement in merged.body:
+        entries = line_imports(statement)
+        if len(entries) == 1 and bound_name(entries[0]) in unused:
+            carried += statement.leading_lines  # Its comments stay.
+            continue
+        lines = carried + list(statement.leading_lines)
+        body.append(statement.with_changes(leading_lines=lines))
+        carried = []
+    footer = carried + list(merged.footer)
+    return merged.with_changes(body=body, footer=footer).code
 
 
 def module_name_of(relative):
-    name = relative[: -len(".py")].replace("/", ".")
-    return name.removesuffix(".__init__")
+    return relative[: -len(".py")].replace("/", ".").removesuffix(".__init__")
 
 
 class TreeModule:
-    """A Python file of the tree, as top-level blocks and what each uses."""
+    """A Python file of the tree, as top-level statements."""
 
     def __init__(self, relative):
-        self.relative = relative
+        self.relative, self.name = relative, module_name_of(relative)
         self.source = (TREE_ROOT / relative).read_text()
-        self.name = module_name_of(relative)
-        self.blocks, self.lines = blocks_of(self.source)
-        self.defined = {block.name for block in self.blocks if block.name}
-        tree = ast.parse(self.source)
-        self.every_use = used_names(tree)
+        self.tree = parse(self.source)
+        self.statements = list(self.tree.body)
+        self.defined = {name_of(s) for s in self.statements} - {None}
+        self.reads = name_reads(self.tree)
+        self.every_use = {name for name, _ in self.reads(self.tree)}
         # Names bound by imports anywhere at the top level (under `if`s too).
-        self.imported = {}
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef):
-                continue
-            for child in ast.walk(node):
-                if isinstance(child, ast.Import | ast.ImportFrom):
-                    for entry in import_entries(child):
-                        self.imported[bound_name(entry)] = entry
+        self.imported = {
+            bound_name(entry): entry
+            for statement in self.statements
+            if not isinstance(statement, cst.FunctionDef | cst.ClassDef)
+            for node in m.findall(statement, IMPORT)
+            for entry in import_entries(node)
+        }
 
-    def is_file_level(self, block):
-        if isinstance(block.node, ast.Import | ast.ImportFrom):
+    def is_file_level(self, statement):
+        docstring = statement is self.statements[0] and is_docstring(statement)
+        if line_imports(statement) or docstring:
             return False
-        if block is self.blocks[0] and isinstance(block.node, ast.Expr):
-            return False  # The docstring.
-        return block.name is None or block.name in FILE_LEVEL_NAMES
+        return name_of(statement) in FILE_LEVEL_NAMES
+
+    def references(self, statement, modules):
+        """The tree's definitions, as (file, name), that `statement` uses;
+        `modules` maps module names to the tree's modules."""
+        bindings = dict(self.imported)
+        for node in m.findall(statement, IMPORT):
+            bindings |= {bound_name(e): e for e in import_entries(node)}
+        found = set()
+        for name, attribute in self.reads(statement):
+            if name in self.defined and name != name_of(statement):
+                found.add((self.relative, name))
+                continue
+            # Names of the tree's modules that a `from` import binds.
+            source, imported, _ = bindings.get(name, ("", None, None))
+            for module, wanted in (
+                (modules.get(source), imported),
+                (modules.get(f"{source}.{imported}"), attribute),
+            ):
+                if imported and module and wanted in module.defined:
+                    found.add((module.relative, wanted))
+        return found
+
+    def stage_source(self, present):
+        """The source with only the definitions in `present` (None: it has
+        none), without the imports only dropped definitions used."""
+        named = [
+            s for s in self.statements if (self.relative, name_of(s)) in present
+        ]
+        if not named:
+            return None
+        kept = named + [s for s in self.statements if self.is_file_level(s)]
+        used = {name for s in kept for name, _ in self.reads(s)}
+        dropped, header = set(), None
+        for index, statement in enumerate(self.statements):
+            names = {bound_name(entry) for entry in line_imports(statement)}
+            # An import that nothing uses stays as the tree has it.
+            if names and names & self.every_use and not names & used:
+                dropped.add(id(statement))
+            elif not names and (index or not is_docstring(statement)):
+                header = header or statement
+                if not any(statement is s for s in kept):
+                    dropped.add(id(statement))
+        if not dropped:
+            return self.source
+        # The blank lines and statements kept, in order; then blank lines cut
+        # to one in the header (its imports), two below.
+        pieces, end = list(self.tree.header), None
+        for statement in self.statements:
+            gap, comments = split_comments(statement)
+            pieces += gap
+            end = len(pieces) if statement is header else end
+            if id(statement) not in dropped:
+                pieces += comments + [statement.with_changes(leading_lines=())]
+        head, rest = pieces[:end], pieces[end:] + list(self.tree.footer)
+        blank = [is_blank(piece) for piece in head] + [False]
+        trailing = [BLANK] * (blank[::-1].index(False, 1) - 1)
+        body, lines = [], []
+        for piece in collapsed(head, 1) + trailing + collapsed(rest, 2):
+            if isinstance(piece, cst.EmptyLine):
+                lines.append(piece)
+            else:
+                body.append(piece.with_changes(leading_lines=lines))
+                lines = []
+        return self.tree.with_changes(header=(), body=body, footer=lines).code
+
+
+def is_blank(piece):
+    return m.matches(piece, m.EmptyLine(comment=None))
+
+
+def collapsed(pieces, limit):
+    """`pieces` with runs of blank lines cut to `limit`, none at either end."""
+    kept, run = [], 0
+    for piece in pieces:
+        run = run + 1 if is_blank(piece) else 0
+        if run <= limit and (kept or run == 0):
+            kept.append(piece)
+    while kept and is_blank(kept[-1]):
+        kept.pop()
+    return kept
 
 
 def tree_modules():
-    return {
-        relative: TreeModule(relative)
-        for relative in tree_files()
-        if relative.endswith(".py")
-    }
+    """The tree's files that the export adds or merges: path -> module
+    (None for a text file)."""
+    files = {}
+    for directory in ("keras", "integration_tests"):
+        for path in sorted((TREE_ROOT / directory).rglob("*")):
+            relative = path.relative_to(TREE_ROOT).as_posix()
+            if path.suffix not in (".py", ".txt") or "__pycache__" in relative:
+                continue
+            if relative not in NOT_EXPORTED:
+                python = path.suffix == ".py"
+                files[relative] = TreeModule(relative) if python else None
+    return files
 
 
-def block_references(module, block, modules):
-    """The tree's definitions, as (file, name), that `block` uses;
-    `modules` maps module names to the tree's modules."""
-    bindings = dict(module.imported)
-    for child in ast.walk(block.node):
-        if isinstance(child, ast.Import | ast.ImportFrom):
-            for entry in import_entries(child):
-                bindings[bound_name(entry)] = entry
-    references = set()
-
-    def resolve(name, attribute=None):
-        if name in module.defined and name != block.name:
-            references.add((module.relative, name))
-            return
-        entry = bindings.get(name)
-        if entry is None or entry[0] != "from":
-            return
-        _, source, imported, _ = entry
-        target = modules.get(source)
-        if target and imported in target.defined:
-            references.add((target.relative, imported))
-        submodule = modules.get(f"{source}.{imported}")
-        if submodule and attribute in submodule.defined:
-            references.add((submodule.relative, attribute))
-
-    for child in ast.walk(block.node):
-        if isinstance(child, ast.Attribute) and isinstance(
-            child.value, ast.Name
-        ):
-            resolve(child.value.id, child.attr)
-        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
-            resolve(child.id)
-    return references
+def edits(directory, suffix=".edits.toml"):
+    """Each edits file under `directory`, with its edits."""
+    for path in sorted(directory.rglob("*" + suffix)):
+        relative = path.relative_to(TREE_ROOT).as_posix()
+        yield relative, overlay._read_edits(path)
 
 
 def series_stages(modules):
     """For each concern, the (file, name) definitions present once it is
     applied: its roots and previous stages' with all they use. File-level
     statements come with their file's first definition."""
-    by_name = {module.name: module for module in modules.values()}
-    uses = {
-        (relative, block.name): block_references(module, block, by_name)
-        for relative, module in modules.items()
-        for block in module.blocks
-        if block.name and not module.is_file_level(block)
-    }
-    file_level = {
-        relative: set().union(
-            *(
-                block_references(module, block, by_name)
-                for block in module.blocks
-                if module.is_file_level(block)
-            )
-        )
-        for relative, module in modules.items()
-    }
-    for key in edit_keys():
-        uses[key] = set()
-        file_level[key[0]] = set()
-    stages = []
-    present = set()
-    for name, roots in SERIES:
+    by_name = {module.name: module for module in modules.values() if module}
+    uses, file_level = {}, {}
+    for relative, module in modules.items():
+        file_level[relative] = set()
+        for statement in module.statements if module else ():
+            references = module.references(statement, by_name)
+            if module.is_file_level(statement):
+                file_level[relative] |= references
+            elif name_of(statement):
+                uses[relative, name_of(statement)] = references
+    for relative, file_edits in edits(TREE_ROOT / "keras"):
+        file_level[relative] = set()
+        for edit in file_edits:
+            if edit.get("function"):
+                uses[relative, edit["function"]] = set()
+    stages, present = [], set()
+    for concern, roots in SERIES:
         pending = [
-            (file, root) for file, names in roots.items() for root in names
+            (file, name) for file, names in roots.items() for name in names
         ]
-        for key in pending:
-            if key not in uses:
-                raise ExportError(
-                    f"{name}: the tree has no {key[1]} in {key[0]}"
-                )
+        for file, name in set(pending) - set(uses):
+            raise ExportError(f"{concern}: the tree has no {name} in {file}")
         while pending:
-            key = pending.pop()
-            if key in present:
-                continue
-            present.add(key)
-            pending.extend(uses[key])
-            if not any(file == key[0] for file, _ in present - {key}):
-                pending.extend(file_level[key[0]])
+            if (key := pending.pop()) not in present:
+                if not any(file == key[0] for file, _ in present):
+                    pending += file_level[key[0]]
+                present.add(key)
+                pending += uses[key]
         stages.append(frozenset(present))
-    unplaced = sorted(set(uses) - present)
-    if unplaced:
-        raise ExportError(
-            "Definitions in no concern of the series: "
-            + ", ".join(f"{file}: {name}" for file, name in unplaced)
-        )
+    if unplaced := sorted(set(uses) - present):
+        names = ", ".join(f"{file}: {name}" for file, name in unplaced)
+        raise ExportError(f"Definitions in no concern of the series: {names}")
     return stages
 
 
-def collapsed_blank_lines(lines, limit):
-    """`lines` with runs of blank lines cut to `limit`, none at either end."""
-    kept = []
-    run = 0
-    for line in lines:
-        run = run + 1 if not line.strip() else 0
-        if run <= limit and (kept or run == 0):
-            kept.append(line)
-    while kept and not kept[-1].strip():
-        kept.pop()
-    return kept
-
-
-def stage_source(module, present):
-    """The module's source with only the definitions in `present`, or None
-    when it has none of them. Imports that only dropped definitions used
-    go too."""
-    kept = [
-        block
-        for block in module.blocks
-        if module.is_file_level(block)
-        or (block.name and (module.relative, block.name) in present)
-    ]
-    if not any((module.relative, block.name) in present for block in kept):
-        return None
-    used = set().union(*(used_names(block.node) for block in kept))
-    header_end = None
-    dropped = []
-    for index, block in enumerate(module.blocks):
-        node = block.node
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names = {bound_name(entry) for entry in import_entries(node)}
-            # An import no definition uses stays as the tree has it.
-            if names & module.every_use and not names & used:
-                dropped.append((block.start, block.end))
-            continue
-        if index == 0 and isinstance(node, ast.Expr):
-            continue  # The docstring.
-        if header_end is None:
-            header_end = block.start
-        if block not in kept:
-            dropped.append((block.start, block.end))
-    lines = list(module.lines)
-    for start, end in sorted(dropped, reverse=True):
-        del lines[start:end]
-    if not dropped:
-        return module.source
-    header_end -= sum(
-        end - start for start, end in dropped if end <= header_end
-    )
-    header, body = lines[:header_end], lines[header_end:]
-    written = [index for index, line in enumerate(header) if line.strip()]
-    gap = len(header) - (written[-1] + 1 if written else 0)
-    header = collapsed_blank_lines(header, 1) + ["\n"] * gap
-    return "".join(header + collapsed_blank_lines(body, 2))
-
-
 def required_definitions():
-    required = []
-    for line in REPLACED_DEFINITIONS.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            path, name = line.split()
-            required.append((path, name))
-    return required
+    lines = REPLACED_DEFINITIONS.read_text().splitlines()
+    return [
+        tuple(line.split()) for line in lines if line.strip()[:1] not in "#"
+    ]
 
 
 def check_required_definitions(keras_root, layout):
     missing = []
     for path, dotted in required_definitions():
         path, dotted = layout.path(path), layout.rewrite(dotted)
-        file = keras_root / path
-        if not file.is_file():
+        if not (keras_root / path).is_file():
             missing.append(f"{path} (the file is gone) for {dotted}")
             continue
-        scope = ast.parse(file.read_text()).body
+        scope = parse((keras_root / path).read_text()).body
         for part in dotted.split("."):
-            found = [
-                node
-                for node in scope
-                if getattr(node, "name", None) == part
-                or (
-                    isinstance(node, ast.Assign)
-                    and any(
-                        getattr(t, "id", None) == part for t in node.targets
-                    )
-                )
-            ]
-            if not found:
+            found = [s for s in scope if name_of(s) == part] + [None]
+            scope = getattr(getattr(found[0], "body", ()), "body", ())
+            if found[0] is None:
                 missing.append(f"{path}: {dotted}")
                 break
-            scope = getattr(found[0], "body", [])
     if missing:
         raise ExportError(
             "This Keras no longer has definitions that the tree replaces; "
@@ -769,72 +587,53 @@ def check_required_definitions(keras_root, layout):
 
 
 def unified_diff(relative, old_text, new_text):
+    old, new = (old_text or "").splitlines(True), new_text.splitlines(True)
     old_name = "/dev/null" if old_text is None else f"a/{relative}"
-    diff = difflib.unified_diff(
-        [] if old_text is None else old_text.splitlines(keepends=True),
-        new_text.splitlines(keepends=True),
-        old_name,
-        f"b/{relative}",
-    )
-    text = "".join(diff)
-    if text and old_text is None:
-        text = (
-            f"diff --git a/{relative} b/{relative}\nnew file mode 100644\n"
-            + (text)
-        )
-    elif text:
-        text = f"diff --git a/{relative} b/{relative}\n" + text
-    return text
+    diff = "".join(difflib.unified_diff(old, new, old_name, f"b/{relative}"))
+    new_file = "new file mode 100644\n" if old_text is None else ""
+    return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
 
 
 def excluded_tests_text(keras_root, layout, present):
     """The target's excluded list without the entries naming a test of an op
     whose definition is in `present`, or None when it has no list."""
-    path = keras_root / layout.excluded_tests
-    if not path.is_file():
+    if not (path := keras_root / layout.excluded_tests).is_file():
         return None
-    ops = sorted(
-        name
-        for file, name in required_definitions()
-        if file == NUMPY_MODULE and (file, name) in present
-    )
-    text = path.read_text()
-    if not ops:
-        return text
+    numpy = BACKEND + "numpy.py"
+    ops = sorted(n for f, n in required_definitions() if (f, n) in present)
+    ops = [name for name in ops if (numpy, name) in present]
     # An entry names a test by a prefix of its id: `...::test_argmax` and
     # its parameterized variants, not `test_nanargmax`.
     enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
-    return "".join(
-        line
-        for line in text.splitlines(keepends=True)
-        if not enabled.search(line.strip())
-    )
+    lines = path.read_text().splitlines(True)
+    return "".join(l for l in lines if not ops or not enabled.search(l.strip()))
+
+
+def apply_edits(text, edits, target, advice=""):
+    try:
+        return overlay._apply_edits(text, edits, target)
+    except overlay._EditError as error:
+        raise ExportError(f"{error}{advice}") from None
 
 
 def edited_texts(keras_root, layout, present):
     """Each file that the tree edits, as it reads with the edits of the
     functions in `present`: target path -> text."""
     texts = {}
-    for relative, module in edits_files():
-        target = layout.path(module)
-        path = keras_root / target
-        if not path.is_file():
+    for relative, file_edits in edits(TREE_ROOT / "keras"):
+        target = layout.path(relative.removesuffix(".edits.toml") + ".py")
+        if not (keras_root / target).is_file():
             raise ExportError(f"{target} (the file is gone) for {relative}")
-        edits = [
+        chosen = [
             {key: layout.rewrite(value) for key, value in edit.items()}
-            for edit in overlay._read_edits(TREE_ROOT / relative)
-            if (relative, edit.get("function")) in present
+            for edit in file_edits
+            if (relative, edit.get("function", None)) in present
             or not edit.get("function")
         ]
-        text = path.read_text()
-        if any(edit.get("function") for edit in edits):
-            try:
-                text = overlay._apply_edits(text, edits, target)
-            except overlay._EditError as error:
-                raise ExportError(
-                    f"{error}; update {relative} before exporting"
-                ) from error
-        texts[target] = text
+        texts[target] = (keras_root / target).read_text()
+        if any(edit.get("function") for edit in chosen):
+            advice = f"; update {relative} before exporting"
+            texts[target] = apply_edits(texts[target], chosen, target, advice)
     return texts
 
 
@@ -842,11 +641,8 @@ def speed_patches():
     """Each speed patch's name and edits, in order: `speed/NN-name.edits.toml`
     edits the tree's own modules (each edit names its `module`)."""
     return [
-        (
-            path.name.removesuffix(".edits.toml").split("-", 1)[1],
-            overlay._read_edits(path),
-        )
-        for path in sorted(SPEED_DIR.glob("*.edits.toml"))
+        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
+        for relative, file_edits in edits(SPEED_DIR)
     ]
 
 
@@ -854,37 +650,26 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     """Every file the contribution touches, as it reads once the
     definitions in `present` are in and `speed_edits` made: target path ->
     text (None: absent)."""
-    texts = {}
-    edited = edited_texts(keras_root, layout, present)
-    for relative in tree_files():
-        target = layout.path(relative)
-        if target is None:
+    texts = edited_texts(keras_root, layout, present)
+    for relative, module in modules.items():
+        if (target := layout.path(relative)) is None:
             continue
+        release = texts.get(target)
+        if release is None and (keras_root / target).is_file():
+            release = (keras_root / target).read_text()
         if relative == EXCLUDED_TESTS:
             texts[target] = excluded_tests_text(keras_root, layout, present)
             continue
-        source = stage_source(modules[relative], present)
-        edits = [edit for edit in speed_edits if edit["module"] == relative]
-        if source is not None and edits:
-            try:
-                source = overlay._apply_edits(source, edits, relative)
-            except overlay._EditError as error:
-                raise ExportError(str(error)) from None
-        release_path = keras_root / target
-        release = release_path.read_text() if release_path.is_file() else None
-        release = edited.get(target, release)
+        source = module.stage_source(present)
+        if chosen := [e for e in speed_edits if e["module"] == relative]:
+            source = source and apply_edits(source, chosen, relative)
         if source is None or not source.strip():
-            # Not in this stage, or an empty package marker.
-            texts[target] = release
-            continue
-        source = layout.rewrite(source)
-        if release is None:
-            texts[target] = source
+            texts[target] = release  # Not in this stage, or a package marker.
+        elif release is None:
+            texts[target] = layout.rewrite(source)
         else:
-            merged = merge_module(module_name_of(target), release, source)
-            texts[target] = merged
-    for target, text in edited.items():
-        texts.setdefault(target, text)
+            name = module_name_of(target)
+            texts[target] = merge_module(name, release, layout.rewrite(source))
     return layout.with_own_files(keras_root, texts)
 
 
@@ -896,166 +681,142 @@ def stage_diff(before, after):
     )
 
 
-def export_series(keras_root, core_only=False):
-    """The series as (name, description, patch text), in order: the core,
-    then (unless `core_only`) the speed patches."""
-    layout = layout_of(keras_root)
-    check_required_definitions(keras_root, layout)
-    modules = tree_modules()
-    stages = series_stages(modules)
-    # A concern the target does not need leaves its definitions out of
-    # every stage.
-    skipped = frozenset()
-    kept = []
-    for (name, _), before, present in zip(
-        SERIES, [frozenset()] + stages, stages
-    ):
-        if name in layout.skipped_concerns:
-            skipped |= present - before
-        else:
-            kept.append((name, present))
-    names = [name for name, _ in kept]
-    texts = [stage_texts(keras_root, layout, modules, frozenset())]
-    texts += [
-        stage_texts(keras_root, layout, modules, present - skipped)
-        for _, present in kept
-    ]
-    applied = []
-    for name, edits in [] if core_only else speed_patches():
-        applied += edits
-        texts.append(
-            stage_texts(
-                keras_root, layout, modules, stages[-1] - skipped, applied
-            )
-        )
-        names.append(name)
-    series = []
-    for name, before, after in zip(names, texts, texts[1:]):
-        description = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
-        series.append(
-            (name, layout.describe(description), stage_diff(before, after))
-        )
-    from tools import keras_suite_patch
-
-    return series + keras_suite_patch.extra_series(keras_root, layout, series)
-
-
 def series_names(layout, core_only=False):
     """The names of the series' patches for `layout`, in order."""
     names = [name for name, _ in SERIES if name not in layout.skipped_concerns]
     return names + ([] if core_only else [name for name, _ in speed_patches()])
 
 
-def export(keras_root):
-    """The whole contribution as one patch, speed patches included."""
+def contribution(keras_root, core_only=False):
+    """The layout, and the texts of the files the contribution touches
+    before it and after each patch of the series."""
     layout = layout_of(keras_root)
     check_required_definitions(keras_root, layout)
     modules = tree_modules()
+    stages = series_stages(modules)
+    # A concern the target has leaves its definitions out of every stage.
+    skipped = frozenset().union(
+        *(
+            stage - previous
+            for (name, _), previous, stage in zip(
+                SERIES, [set()] + stages, stages
+            )
+            if name in layout.skipped_concerns
+        )
+    )
+    presents = [frozenset()] + [
+        stage - skipped
+        for (name, _), stage in zip(SERIES, stages)
+        if name not in layout.skipped_concerns
+    ]
+    texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
+    applied = []
+    for _, speed_edits in [] if core_only else speed_patches():
+        applied += speed_edits
+        last = presents[-1]
+        texts.append(stage_texts(keras_root, layout, modules, last, applied))
+    return layout, texts
+
+
+def export_series(keras_root, core_only=False):
+    """The series as (name, description, patch text), in order: the core,
+    then (unless `core_only`) the speed patches, then the CI step."""
+    from tools import keras_suite_patch
+
+    layout, texts = contribution(keras_root, core_only)
+    names = series_names(layout, core_only)
+    series = [
+        (
+            name,
+            layout.describe((SERIES_DESCRIPTIONS / f"{name}.md").read_text()),
+            stage_diff(before, after),
+        )
+        for name, before, after in zip(names, texts, texts[1:])
+    ]
+    return series + keras_suite_patch.extra_series(keras_root, layout, series)
+
+
+def export(keras_root):
+    """The whole contribution as one patch, speed patches included."""
+    layout, modules = layout_of(keras_root), tree_modules()
+    check_required_definitions(keras_root, layout)
     everything = series_stages(modules)[-1]
     speed_edits = [edit for _, edits in speed_patches() for edit in edits]
-    return stage_diff(
-        stage_texts(keras_root, layout, modules, frozenset()),
-        stage_texts(keras_root, layout, modules, everything, speed_edits),
-    )
+    before = stage_texts(keras_root, layout, modules, frozenset())
+    after = stage_texts(keras_root, layout, modules, everything, speed_edits)
+    return stage_diff(before, after)
+
+
+def format_patch(description, diff, number=1, total=1):
+    """A patch as `git format-patch` writes one: the PR description as the
+    message, then the diff."""
+    title, _, body = description.partition("\n")
+    subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
+    return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
 
 
 def write_series(keras_root, output_dir, core_only=False):
-    """Writes `output_dir/0001-<name>.patch`, ... as `git format-patch`
-    would: the PR description as the message, then the diff."""
+    """Writes `output_dir/0001-<name>.patch`, ...; returns their paths."""
     output_dir.mkdir(parents=True, exist_ok=True)
     series = export_series(keras_root, core_only)
     paths = []
     for number, (name, description, diff) in enumerate(series, start=1):
-        title, _, body = description.partition("\n")
-        path = output_dir / f"{number:04d}-{name}.patch"
-        path.write_text(
-            f"Subject: [PATCH {number}/{len(series)}] "
-            f"{title.lstrip('# ').strip()}\n\n{body.strip()}\n---\n{diff}"
-        )
-        paths.append(path)
+        paths.append(output_dir / f"{number:04d}-{name}.patch")
+        patch = format_patch(description, diff, number, len(series))
+        paths[-1].write_text(patch)
     return paths
 
 
 def check_applies(patch_paths, keras_root):
     """Whether the patches apply, in order, to a copy of `keras_root`."""
     layout = layout_of(keras_root)
+    patches = [pathlib.Path(path).resolve() for path in patch_paths]
+    # The package, and the other files the patches change.
+    changed = {layout.excluded_tests} | {
+        line[len("--- a/") :]
+        for patch in patches
+        for line in patch.read_text().splitlines()
+        if line.startswith("--- a/")
+    }
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)
         shutil.copytree(keras_root / layout.package, scratch / layout.package)
-        excluded = keras_root / layout.excluded_tests
-        if excluded.is_file():
-            shutil.copy(excluded, scratch / layout.excluded_tests)
-        # Other files the patches change (keras-openvino's workflow).
-        for path in patch_paths:
-            for line in pathlib.Path(path).read_text().splitlines():
-                changed = line[len("--- a/") :]
-                if (
-                    line.startswith("--- a/")
-                    and (keras_root / changed).is_file()
-                    and not (scratch / changed).exists()
-                ):
-                    (scratch / changed).parent.mkdir(
-                        parents=True, exist_ok=True
-                    )
-                    shutil.copy(keras_root / changed, scratch / changed)
-        for path in patch_paths:
-            result = subprocess.run(
-                ["git", "apply", str(pathlib.Path(path).resolve())],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-            )
+        for relative in changed:
+            source, copy = keras_root / relative, scratch / relative
+            if source.is_file() and not copy.exists():
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, copy)
+        for patch in patches:
+            command = ["git", "apply", str(patch)]
+            result = subprocess.run(command, cwd=scratch, capture_output=True)
             if result.returncode:
-                return False, f"{path}: {result.stderr}"
+                return False, f"{patch}: {result.stderr.decode()}"
     return True, ""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default="keras-openvino-nan-to-num.patch")
-    parser.add_argument(
-        "--keras-root",
-        type=pathlib.Path,
-        help="a Keras or keras-openvino source tree (the folder holding "
-        "keras/ or keras_openvino/) to diff against instead of the "
-        "installed Keras",
-    )
-    parser.add_argument(
-        "--series",
-        action="store_true",
-        help="write the contribution as a series of patches, one concern "
-        "each, into --output-dir",
-    )
-    parser.add_argument(
-        "--core",
-        action="store_true",
-        help="with --series: the core alone, without the speed patches",
-    )
-    parser.add_argument("--output-dir", type=pathlib.Path, default="series")
-    parser.add_argument(
-        "--keras-suite",
-        action="store_true",
-        help="write one patch that adds the backend-agnostic test classes "
-        "to Keras's keras/src/ops/numpy_test.py, into --output-dir",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="run `git apply --check` on a copy of that Keras",
-    )
+    add = parser.add_argument
+    add("--output", default="keras-openvino-nan-to-num.patch")
+    add("--keras-root", type=pathlib.Path, help="Keras or keras-openvino tree")
+    add("--series", action="store_true", help="a patch per concern")
+    add("--core", action="store_true", help="with --series: no speed patches")
+    add("--output-dir", type=pathlib.Path, default="series")
+    add("--keras-suite", action="store_true", help="Keras's op suite patch")
+    add("--check", action="store_true", help="git apply to a copy of Keras")
     args = parser.parse_args()
     if args.keras_root:
         keras_root, description = args.keras_root.resolve(), "source tree"
     else:
         keras_root, description = installed_keras_root()
-    layout = layout_of(keras_root).name
     try:
         if args.keras_suite:
             from tools import keras_suite_patch
 
-            paths = [
-                keras_suite_patch.write_suite_patch(keras_root, args.output_dir)
-            ]
+            patch = keras_suite_patch.write_suite_patch(
+                keras_root, args.output_dir
+            )
+            paths = [patch]
         elif args.series:
             paths = write_series(keras_root, args.output_dir, args.core)
         else:
@@ -1064,16 +825,16 @@ def main():
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for path in paths:
-        print(f"Wrote {path}")
+    print("".join(f"Wrote {path}\n" for path in paths), end="")
+    layout = layout_of(keras_root).name
     print(f"against {description} at {keras_root}, in {layout}'s layout.")
+    applies, message = (
+        check_applies(paths, keras_root) if args.check else (1, "")
+    )
     if args.check:
-        applies, message = check_applies(paths, keras_root)
         print("git apply --check:", "ok" if applies else "FAILED")
-        if not applies:
-            print(message, file=sys.stderr)
-            return 1
-    return 0
+    print(message, end="", file=sys.stderr)
+    return 0 if applies else 1
 
 
 if __name__ == "__main__":

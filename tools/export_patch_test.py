@@ -17,7 +17,7 @@ TREE = export_patch.TREE_ROOT
 
 
 def overlaid_modules():
-    for relative in export_patch.tree_files():
+    for relative in export_patch.tree_modules():
         if not relative.startswith("keras/") or not relative.endswith(".py"):
             continue
         name = relative[: -len(".py")].replace("/", ".")
@@ -292,9 +292,8 @@ def test_edits_follow_keras_openvino_trainer_class(installed_root, tmp_path):
     core.parent.mkdir(parents=True)
     shutil.copy(installed_root / export_patch.BACKEND / "core.py", core)
     layout = export_patch.KerasOpenVINOLayout(tmp_path)
-    texts = export_patch.edited_texts(
-        tmp_path, layout, export_patch.edit_keys()
-    )
+    everything = export_patch.series_stages(export_patch.tree_modules())[-1]
+    texts = export_patch.edited_texts(tmp_path, layout, everything)
     edited = texts["keras_openvino/src/trainer.py"]
     assert '{"INFERENCE_PRECISION_HINT": "f32"}' in edited
     assert "output.view(ml_dtypes.bfloat16)" in edited

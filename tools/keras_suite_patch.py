@@ -1,149 +1,94 @@
-"""Patches for where upstream's CI runs tests, written by `export_patch`.
+"""Patches for where upstream's CI runs tests, written by `export_patch`
+(descriptions in `docs/series/`):
 
-Two of them, each with its PR description in `tools/series/`:
-
-- `--keras-suite`: the backend-agnostic test classes of the tree's
-  `keras/src/ops/numpy_test.py`, added to a Keras source tree's own
-  `keras/src/ops/numpy_test.py` (its other definitions stay as they are;
-  the classes go after them, imports the file lacks join its import block
-  in isort's order). Every backend's CI runs that file, keras-openvino's
-  included (`pytest keras` from a Keras checkout).
-- `ci-package-tests`: the last patch of keras-openvino's series (with
-  `--series`, for a checkout that has `.github/workflows/actions.yml`): one
-  workflow step that runs the tests the series adds under
-  `keras_openvino/` (and `integration_tests/`), which the existing step,
-  run from the Keras checkout, never collects; and, in `requirements.txt`,
-  the packages only those tests import (hypothesis).
+- `--keras-suite`: the tree's `keras/src/ops/numpy_test.py` test classes
+  added after a Keras tree's own (missing imports join its import block),
+  the file every backend's CI runs, keras-openvino's included.
+- `ci-package-tests`, last in keras-openvino's series when it has
+  `.github/workflows/actions.yml`: a step that runs the series' tests under
+  `keras_openvino/` and `integration_tests/`, which the step run from the
+  Keras checkout never collects, and the packages only they import.
 """
 
-import ast
-import pathlib
 import re
 
-from tools import export_patch
+import libcst as cst
 
-TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tools import export_patch
+from tools.export_patch import ExportError
+from tools.export_patch import bound_name
+from tools.export_patch import line_imports
+from tools.export_patch import name_of
+
 SUITE_FILE = "keras/src/ops/numpy_test.py"
-SUITE_NAME = "keras-suite"
-SUITE_DESCRIPTION = TREE_ROOT / "tools" / "series" / f"{SUITE_NAME}.md"
-CI_NAME = "ci-package-tests"
-CI_DESCRIPTION = TREE_ROOT / "tools" / "series" / f"{CI_NAME}.md"
+SUITE_NAME, CI_NAME = "keras-suite", "ci-package-tests"
 WORKFLOW = ".github/workflows/actions.yml"
-# The step goes right after this one, in the job that installs the package.
-STEP_AFTER = "Run Tests"
+STEP_AFTER = "Run Tests"  # In the job that installs the package.
 REQUIREMENTS = "requirements.txt"
 # Modules the series' tests import that only they need, and their package.
 TEST_ONLY_PACKAGES = {"hypothesis": "hypothesis"}
 
 
 def suite_text(keras_root):
-    """The target's `keras/src/ops/numpy_test.py` with the tree's classes
-    added, and the target's own text."""
-    target = keras_root / SUITE_FILE
-    if not target.is_file():
-        raise export_patch.ExportError(f"{target} does not exist.")
-    release = target.read_text()
-    tree = (TREE_ROOT / SUITE_FILE).read_text()
-    release_blocks, lines = export_patch.blocks_of(release)
-    tree_blocks, tree_lines = export_patch.blocks_of(tree)
-    defined = {block.name for block in release_blocks if block.name}
-    known = {
-        export_patch.bound_name(entry)
-        for block in release_blocks
-        if isinstance(block.node, (ast.Import, ast.ImportFrom))
-        for entry in export_patch.import_entries(block.node)
-    }
-    new_imports = []
-    added = []
-    for block in tree_blocks:
-        node = block.node
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for entry in export_patch.import_entries(node):
-                name = export_patch.bound_name(entry)
-                if name not in known:
-                    new_imports.append(entry)
-                    known.add(name)
-            continue
-        if block.name is None:
-            raise export_patch.ExportError(
-                f"{SUITE_FILE}: cannot place a top-level "
-                f"{type(node).__name__} statement (line {node.lineno})."
+    """The target's op suite with the tree's classes added, and as it was."""
+    if not (target := keras_root / SUITE_FILE).is_file():
+        raise ExportError(f"{target} does not exist.")
+    release = export_patch.parse(target.read_text())
+    defined = {name_of(statement) for statement in release.body}
+    known = {bound_name(e) for s in release.body for e in line_imports(s)}
+    imports, added = [], []
+    for statement in suite_module().body:
+        entries = line_imports(statement)
+        imports += [e for e in entries if bound_name(e) not in known]
+        known |= {bound_name(entry) for entry in entries}
+        if not entries and (name_of(statement) or "") in defined | {""}:
+            raise ExportError(
+                f"{target} already defines {name_of(statement)} (or it is no "
+                "definition): the patch is applied there, or rename it."
             )
-        if block.name in defined:
-            raise export_patch.ExportError(
-                f"{target} already defines {block.name}: the patch is "
-                "applied there, or a name needs changing."
-            )
-        added.append(block)
+        added += [] if entries else [statement]
     if not added:
-        raise export_patch.ExportError(f"{SUITE_FILE} defines nothing.")
-    body = tree_lines[added[0].start : added[-1].end]
-    edits = export_patch.add_imports(release_blocks, new_imports)
-    merged = list(lines)
-    # Several lines at one place go in the order they were listed.
-    for start, end, text in sorted(edits, key=lambda e: e[:2])[::-1]:
-        merged[start:end] = text
-    text = "".join(merged).rstrip("\n") + "\n\n\n" + "".join(body)
-    return text, release
+        raise ExportError(f"{SUITE_FILE} defines nothing.")
+    merged = export_patch.with_additions(
+        release, release.body, imports=imports, appended=added
+    )
+    return merged.code, target.read_text()
+
+
+def suite_module():
+    return export_patch.parse((export_patch.TREE_ROOT / SUITE_FILE).read_text())
 
 
 def suite_classes():
     """The test classes the suite patch adds."""
-    module = ast.parse((TREE_ROOT / SUITE_FILE).read_text())
-    return [
-        node.name
-        for node in module.body
-        if isinstance(node, ast.ClassDef) and node.name.endswith("Test")
-    ]
-
-
-def format_patch(description, diff, number=1, total=1):
-    """A patch as `git format-patch` writes one: the PR description as the
-    message, then the diff."""
-    title, _, body = description.partition("\n")
-    return (
-        f"Subject: [PATCH {number}/{total}] {title.lstrip('# ').strip()}"
-        f"\n\n{body.strip()}\n---\n{diff}"
-    )
+    classes = [s for s in suite_module().body if isinstance(s, cst.ClassDef)]
+    return [c.name.value for c in classes if c.name.value.endswith("Test")]
 
 
 def write_suite_patch(keras_root, output_dir):
     """Writes `output_dir/0001-keras-suite.patch` and its description,
     `keras-suite.md`; returns the patch's path."""
     if (keras_root / "keras_openvino").is_dir():
-        raise export_patch.ExportError(
+        raise ExportError(
             f"{keras_root} is keras-openvino's tree: the suite patch is for "
             "a Keras source tree (the folder holding keras/src/ops/)."
         )
     new, old = suite_text(keras_root)
-    description = SUITE_DESCRIPTION.read_text().replace(
-        "{classes}", ", ".join(f"`{name}`" for name in suite_classes())
-    )
+    classes = ", ".join(f"`{name}`" for name in suite_classes())
+    description = description_of(SUITE_NAME, classes=classes)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / f"{SUITE_NAME}.md").write_text(description)
     path = output_dir / f"0001-{SUITE_NAME}.patch"
-    path.write_text(
-        format_patch(
-            description, export_patch.unified_diff(SUITE_FILE, old, new)
-        )
-    )
+    diff = export_patch.unified_diff(SUITE_FILE, old, new)
+    path.write_text(export_patch.format_patch(description, diff))
     return path
 
 
-def own_test_targets(diffs):
-    """The folders the series adds tests to, for pytest: `keras_openvino`,
-    and `integration_tests` when it adds some there."""
-    added = {
-        line[len("+++ b/") :]
-        for diff in diffs
-        for line in diff.splitlines()
-        if line.startswith("+++ b/") and line.endswith("_test.py")
-    }
-    targets = []
-    for folder in ("keras_openvino", "integration_tests"):
-        if any(path.startswith(folder + "/") for path in added):
-            targets.append(folder)
-    return targets
+def description_of(name, **fields):
+    text = (export_patch.SERIES_DESCRIPTIONS / f"{name}.md").read_text()
+    for field, value in fields.items():
+        text = text.replace(f"{{{field}}}", value)
+    return text
 
 
 def ci_step(targets):
@@ -165,22 +110,21 @@ def workflow_with_step(text, targets):
     """The workflow with the step added right after `STEP_AFTER`'s."""
     lines = text.splitlines(keepends=True)
     starts = [
-        index
-        for index, line in enumerate(lines)
-        if line.strip() == f"- name: {STEP_AFTER}"
+        i for i, s in enumerate(lines) if s.strip() == f"- name: {STEP_AFTER}"
     ]
     if len(starts) != 1:
-        raise export_patch.ExportError(
+        raise ExportError(
             f"{WORKFLOW} has {len(starts)} steps named {STEP_AFTER!r}, "
             "not one to add the package's tests after."
         )
-    indent = len(lines[starts[0]]) - len(lines[starts[0]].lstrip())
+
+    def indent(line):
+        return len(line) - len(line.lstrip())
+
     end = starts[0] + 1
-    while (
-        end < len(lines)
-        and lines[end].strip()
-        and len(lines[end]) - len(lines[end].lstrip()) > indent
-    ):
+    while end < len(lines) and lines[end].strip():
+        if indent(lines[end]) <= indent(lines[starts[0]]):
+            break
         end += 1
     return "".join(lines[:end] + ci_step(targets) + lines[end:])
 
@@ -210,9 +154,8 @@ def requirements_with(text, packages):
         end = lines.index("# Testing\n") + 1
         while end < len(lines) and lines[end].strip():
             end += 1
-    return "".join(
-        lines[:end] + [f"{name}\n" for name in packages] + lines[end:]
-    )
+    added = [f"{name}\n" for name in packages]
+    return "".join(lines[:end] + added + lines[end:])
 
 
 def extra_series(keras_root, layout, series):
@@ -222,33 +165,35 @@ def extra_series(keras_root, layout, series):
     if layout.name != "keras-openvino" or not workflow.is_file():
         return []
     diffs = [diff for _, _, diff in series]
-    targets = own_test_targets(diffs)
+    added = "".join(diffs).splitlines()
+    # The folders the series adds tests to, for pytest.
+    targets = [
+        folder
+        for folder in ("keras_openvino", "integration_tests")
+        if any(
+            line.startswith(f"+++ b/{folder}/") and line.endswith("_test.py")
+            for line in added
+        )
+    ]
     if not targets:
         return []
     old = workflow.read_text()
-    diff = export_patch.unified_diff(
-        WORKFLOW, old, workflow_with_step(old, targets)
-    )
+    new = workflow_with_step(old, targets)
+    diff = export_patch.unified_diff(WORKFLOW, old, new)
     requirements = keras_root / REQUIREMENTS
     old = requirements.read_text() if requirements.is_file() else ""
-    packages = missing_test_packages(diffs, old)
-    if packages:
-        diff += export_patch.unified_diff(
-            REQUIREMENTS, old, requirements_with(old, packages)
-        )
+    needs = ""
+    if packages := missing_test_packages(diffs, old):
+        new = requirements_with(old, packages)
+        diff += export_patch.unified_diff(REQUIREMENTS, old, new)
         needs = (
             "\n\nThe packages only these tests import join "
             f"`{REQUIREMENTS}`'s testing block: "
             + ", ".join(f"`{name}`" for name in packages)
             + "."
         )
-    else:
-        needs = ""
-    description = (
-        CI_DESCRIPTION.read_text()
-        .replace("{command}", f"pytest {' '.join(targets)}")
-        .replace("{needs}", needs)
-    )
+    command = f"pytest {' '.join(targets)}"
+    description = description_of(CI_NAME, command=command, needs=needs)
     return [(CI_NAME, description, diff)]
 
 
@@ -264,8 +209,7 @@ def step_command(workflow_text):
         key, _, value = line.strip().partition(":")
         if key.startswith("#") or key == "env":
             continue
-        if line.startswith(" " * 10):
-            step["env"][key] = value.strip()
-        else:
-            step[key] = value.strip()
+        (step["env"] if line.startswith(" " * 10) else step)[key] = (
+            value.strip()
+        )
     return step
