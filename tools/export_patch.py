@@ -1,15 +1,7 @@
-"""Writes this tree's contribution as git-format patches against Keras.
+"""Writes this tree's contribution as a git-format patch series against a
+Keras or keras-openvino source tree, a patch per concern of
+`docs/series/series.toml`, merging modules on LibCST. From the tree's root:
 
-Each module the tree lays over Keras becomes Keras's file with the tree's
-definitions in place of Keras's (`class Name(Name):` replaces only its
-methods), new ones just before the next replaced one, missing imports in
-the import block in isort's order, unused ones gone: merged on LibCST
-syntax trees, so comments and formatting stay. Edits files are applied
-with the overlay's `_apply_edits`; `docs/series/series.toml` splits the
-work into concerns. From the tree's root, against the installed Keras or a
-Keras or keras-openvino source tree (`--keras-root`):
-
-    python -m tools.export_patch --output keras-openvino-nan-to-num.patch
     python -m tools.export_patch --series [--core] --keras-root ../keras
 """
 
@@ -36,33 +28,24 @@ from libcst.metadata import MetadataWrapper
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOT_EXPORTED = {
-    "keras/__init__.py",  # The overlay, which the eager audit needs.
+    "keras/__init__.py",  # The overlay.
     "integration_tests/openvino_eager_audit.py",
     "integration_tests/openvino_eager_audit_test.py",
-    "keras/src/ops/numpy_test.py",  # A patch of its own: `--keras-suite`.
+    "keras/src/ops/numpy_test.py",  # `--keras-suite`.
 }
 BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
-REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
 SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
-SPEED_DIR = TREE_ROOT / "speed"
-KERAS_OPENVINO_CONFTEST = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
 with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
     SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
-FILE_LEVEL_NAMES = {None, "pytestmark"}  # Statements every stage keeps.
 BLANK = cst.EmptyLine()
 IMPORT = m.Import() | m.ImportFrom()
-
-
-def load_overlay():
-    """The overlay's helpers: named other than `keras`, it overlays nothing."""
-    path = TREE_ROOT / "keras" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("keras_overlay", path)
-    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
-    return module
-
-
-overlay = load_overlay()
+parse = functools.cache(cst.parse_module)
+_spec = importlib.util.spec_from_file_location(
+    "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
+)
+overlay = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(overlay)
 
 
 class ExportError(Exception):
@@ -70,10 +53,8 @@ class ExportError(Exception):
 
 
 class KerasLayout:
-    """The tree's own layout: Keras's source tree."""
-
     name = package = "keras"
-    skipped_concerns = frozenset()  # Changes the target already has.
+    skipped_concerns = frozenset()
     excluded_tests = EXCLUDED_TESTS
 
     def path(self, relative):
@@ -85,16 +66,9 @@ class KerasLayout:
     def with_own_files(self, keras_root, texts):
         return texts
 
-    def describe(self, description):
-        """The PR description with `{backend}/file.py` where it is here."""
-        backend = r"\{backend\}/(\w+\.py)"
-        return re.sub(backend, lambda f: self.path(BACKEND + f[1]), description)
-
 
 class KerasOpenVINOLayout(KerasLayout):
-    """keras-openvino, the backend's home since Keras 3.16: op modules in
-    `keras_openvino/src/ops/`, the others (the trainer) in `src/`. Its
-    trainer class is `OpenVINOTrainer` on main, `Trainer` from 0.0.1 on."""
+    """Op modules in `keras_openvino/src/ops/`, the others in `src/`."""
 
     name, package = "keras-openvino", "keras_openvino"
     skipped_concerns = frozenset({"nan-cumulative"})  # It keeps infinities.
@@ -107,7 +81,6 @@ class KerasOpenVINOLayout(KerasLayout):
         self.trainer = "Trainer" if "Trainer" in names else "OpenVINOTrainer"
 
     def module_path(self, name):
-        """Where the backend's module `name` goes: beside what it is about."""
         stem = name.removesuffix("_test")
         if (self.root / f"keras_openvino/src/{stem}.py").is_file():
             return f"keras_openvino/src/{name}"
@@ -120,17 +93,15 @@ class KerasOpenVINOLayout(KerasLayout):
             return None
         if relative.startswith(BACKEND):
             return self.module_path(relative[len(BACKEND) : -3]) + ".py"
-        # Keras's package markers stay Keras's.
         return None if relative.startswith("keras/") else relative
 
     def with_own_files(self, keras_root, texts):
-        # The first patch with tests brings the conftest.py they need.
         if not (keras_root / "conftest.py").is_file():
             tests = [
                 p for p, t in texts.items() if p.endswith("_test.py") and t
             ]
-            conftest = KERAS_OPENVINO_CONFTEST.read_text()
-            texts["conftest.py"] = conftest if tests else None
+            conftest = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
+            texts["conftest.py"] = conftest.read_text() if tests else None
         return texts
 
     def rewrite(self, text):
@@ -148,7 +119,6 @@ class KerasOpenVINOLayout(KerasLayout):
 
 
 def layout_of(root):
-    """The layout of the source tree at `root`."""
     if (root / "keras_openvino").is_dir():
         return KerasOpenVINOLayout(root)
     return KerasLayout()
@@ -165,24 +135,18 @@ def installed_keras_root():
     raise ExportError("Neither keras nor keras-nightly is installed.")
 
 
-# Syntax trees do not change, so a source parsed once serves every stage.
-parse = functools.lru_cache(maxsize=None)(cst.parse_module)
-
-
 def name_of(statement):
     """The name a definition or an assignment to a single name binds."""
     if isinstance(statement, cst.FunctionDef | cst.ClassDef):
         return statement.name.value
     assign = m.Assign([m.AssignTarget(m.Name())]) | m.AnnAssign(m.Name())
-    if not m.matches(statement, m.SimpleStatementLine([assign])):
-        return None
-    small = statement.body[0]
-    return (getattr(small, "target", None) or small.targets[0].target).value
+    if m.matches(statement, m.SimpleStatementLine([assign])):
+        small = statement.body[0]
+        return (getattr(small, "target", None) or small.targets[0].target).value
 
 
 def import_entries(node):
-    """(module, name, alias) of each name an import binds; name is None for
-    `import module`."""
+    """(module, name or None for `import module`, alias) per bound name."""
     if isinstance(node, cst.Import):
         names = [(get_full_name_for_node(a.name), None, a) for a in node.names]
     else:
@@ -192,15 +156,13 @@ def import_entries(node):
 
 
 def line_imports(statement):
-    """The entries of a top-level import line, or none."""
     if m.matches(statement, m.SimpleStatementLine([IMPORT])):
         return import_entries(statement.body[0])
     return []
 
 
 def bound_name(entry):
-    module, name, alias = entry
-    return alias or name or module.split(".")[0]
+    return entry[2] or entry[1] or entry[0].split(".")[0]
 
 
 def is_docstring(statement):
@@ -209,9 +171,8 @@ def is_docstring(statement):
 
 
 class NameReads(cst.CSTVisitor):
-    """Collects the names a node reads, as (name, None), and its
-    `name.attribute` reads: as Python's `ast` counts loads, without names
-    that imports bind or that keyword arguments give."""
+    """The (name, None) and (name, attribute) a node reads, as `ast` counts
+    loads: not names that imports bind or keyword arguments give."""
 
     def __init__(self, context):
         super().__init__()
@@ -236,7 +197,6 @@ class NameReads(cst.CSTVisitor):
 
 
 def name_reads(module):
-    """A function giving what a node of `module` reads (`NameReads`)."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     context = wrapper.resolve(ExpressionContextProvider)
 
@@ -248,8 +208,7 @@ def name_reads(module):
 
 
 def split_comments(statement):
-    """The lines above a statement: those before the comments right above
-    it, and those comments, which belong to it."""
+    """The lines above a statement, and the comments right above it."""
     lines = list(statement.leading_lines)
     start = len(lines)
     while start and lines[start - 1].comment:
@@ -258,14 +217,12 @@ def split_comments(statement):
 
 
 def in_place_of(new, old):
-    """`new` where `old` was: `old`'s blank lines, `new`'s own comments."""
     lines = split_comments(old)[0] + split_comments(new)[1]
     return new.with_changes(leading_lines=lines)
 
 
 def import_sort_key(entry):
-    """isort's order, as ruff applies it: stdlib, third party, then Keras;
-    `import` before `from`; constants, classes, then other names."""
+    """isort's order, as ruff applies it."""
     module, name, _ = entry
     root = module.split(".")[0]
     group = 2 if root == "keras" else int(root not in sys.stdlib_module_names)
@@ -278,43 +235,37 @@ def import_sort_key(entry):
 
 def with_additions(module, body, before=None, imports=(), appended=()):
     """`module` with `body`; `before[id(s)]`: (statement, blank lines after
-    it) to go just above s; a line for each import entry where isort's order
-    puts it; `appended` after two blank lines at the end."""
+    it) to go above s; `imports` where isort puts them; `appended` last."""
     before, after = dict(before or {}), {}
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
         key, (module_name, name, alias) = import_sort_key(entry), entry
         line = f"from {module_name} import {name}" if name else "import "
-        line += (module_name if not name else "") + (
-            f" as {alias}" * bool(alias)
-        )
+        line += (module_name if not name else "") + f" as {alias}" * bool(alias)
         line = cst.parse_statement(line + "\n")
         group = [s for k, s in placed if k[0] == key[0]]
         later = [(k[0], s) for k, s in placed if k > key]
         if later and (later[0][0] == key[0] or not group):
-            # Before the next import in order; a new group, a blank line.
             blank_lines = int(later[0][0] != key[0])
             before.setdefault(id(later[0][1]), []).append((line, blank_lines))
-        elif placed:  # After its group's last, or after all and a blank line.
+        else:
             last = (group or [s for _, s in placed])[-1]
             line = line.with_changes(leading_lines=[] if group else [BLANK])
             after.setdefault(id(last), []).append(line)
-        else:
-            before.setdefault(id(body[0]), []).append((line, 1))
     merged, footer = [], list(module.footer)
     for statement in body:
         gap, comments = split_comments(statement)
         for new, blank_lines in before.get(id(statement), []):
-            merged += [
+            merged.append(
                 new.with_changes(leading_lines=gap + [*new.leading_lines])
-            ]
+            )
             gap = [BLANK] * blank_lines
         merged.append(statement.with_changes(leading_lines=gap + comments))
         merged += after.get(id(statement), [])
-    while appended and footer and not footer[-1].comment:
-        footer.pop()
     if appended:
+        while footer and not footer[-1].comment:
+            footer.pop()
         lines = footer + [BLANK, BLANK] + split_comments(appended[0])[1]
         merged += [appended[0].with_changes(leading_lines=lines), *appended[1:]]
         footer = []
@@ -329,7 +280,7 @@ def merged_class(release_class, tree_class):
         if method.name.value in index:
             i = index[method.name.value]
             methods[i] = in_place_of(method, methods[i])
-        elif isinstance(method, cst.FunctionDef):
+        else:
             lines = [BLANK] + split_comments(method)[1]
             methods.append(method.with_changes(leading_lines=lines))
     body = release_class.body.with_changes(body=methods)
@@ -351,10 +302,7 @@ def merge_module(module_name, release_source, tree_source):
                 known.add(bound_name(entry))
         if line_imports(statement) or is_docstring(statement):
             continue
-        if (name := name_of(statement)) is None:
-            line = tree.code_for_node(statement).strip().splitlines()[0]
-            raise ExportError(f"{module_name}: cannot place {line!r}.")
-        if name not in position:
+        if (name := name_of(statement)) not in position:
             pending.append(statement)
             continue
         index, target = position[name], body[position[name]]
@@ -372,11 +320,10 @@ def merge_module(module_name, release_source, tree_source):
     merged = with_additions(release, body, before, imports, pending)
     # Imports of a single name that Keras used and the merge left unused.
     used = [{name for name, _ in name_reads(t)(t)} for t in (release, merged)]
-    unused = used[0] - used[1]
     body, carried = [], []
     for statement in merged.body:
         entries = line_imports(statement)
-        if len(entries) == 1 and bound_name(entries[0]) in unused:
+        if len(entries) == 1 and bound_name(entries[0]) in used[0] - used[1]:
             carried += statement.leading_lines  # Its comments stay.
             continue
         lines = carried + list(statement.leading_lines)
@@ -411,14 +358,14 @@ class TreeModule:
         }
 
     def is_file_level(self, statement):
+        """A statement every stage keeps: not an import or the docstring."""
         docstring = statement is self.statements[0] and is_docstring(statement)
         if line_imports(statement) or docstring:
             return False
-        return name_of(statement) in FILE_LEVEL_NAMES
+        return name_of(statement) in (None, "pytestmark")
 
     def references(self, statement, modules):
-        """The tree's definitions, as (file, name), that `statement` uses;
-        `modules` maps module names to the tree's modules."""
+        """The tree's definitions, as (file, name), that `statement` uses."""
         bindings = dict(self.imported)
         for node in m.findall(statement, IMPORT):
             bindings |= {bound_name(e): e for e in import_entries(node)}
@@ -427,7 +374,6 @@ class TreeModule:
             if name in self.defined and name != name_of(statement):
                 found.add((self.relative, name))
                 continue
-            # Names of the tree's modules that a `from` import binds.
             source, imported, _ = bindings.get(name, ("", None, None))
             for module, wanted in (
                 (modules.get(source), imported),
@@ -438,8 +384,8 @@ class TreeModule:
         return found
 
     def stage_source(self, present):
-        """The source with only the definitions in `present` (None: it has
-        none), without the imports only dropped definitions used."""
+        """The source with only the definitions in `present` (None: none),
+        without the imports only dropped definitions used."""
         named = [
             s for s in self.statements if (self.relative, name_of(s)) in present
         ]
@@ -498,8 +444,7 @@ def collapsed(pieces, limit):
 
 
 def tree_modules():
-    """The tree's files that the export adds or merges: path -> module
-    (None for a text file)."""
+    """The tree's files to export: path -> module (None for a text file)."""
     files = {}
     for directory in ("keras", "integration_tests"):
         for path in sorted((TREE_ROOT / directory).rglob("*")):
@@ -512,9 +457,8 @@ def tree_modules():
     return files
 
 
-def edits(directory, suffix=".edits.toml"):
-    """Each edits file under `directory`, with its edits."""
-    for path in sorted(directory.rglob("*" + suffix)):
+def edits(directory):
+    for path in sorted(directory.rglob("*.edits.toml")):
         relative = path.relative_to(TREE_ROOT).as_posix()
         yield relative, overlay._read_edits(path)
 
@@ -540,11 +484,7 @@ def series_stages(modules):
                 uses[relative, edit["function"]] = set()
     stages, present = [], set()
     for concern, roots in SERIES:
-        pending = [
-            (file, name) for file, names in roots.items() for name in names
-        ]
-        for file, name in set(pending) - set(uses):
-            raise ExportError(f"{concern}: the tree has no {name} in {file}")
+        pending = [(file, n) for file, names in roots.items() for n in names]
         while pending:
             if (key := pending.pop()) not in present:
                 if not any(file == key[0] for file, _ in present):
@@ -553,26 +493,26 @@ def series_stages(modules):
                 pending += uses[key]
         stages.append(frozenset(present))
     if unplaced := sorted(set(uses) - present):
-        names = ", ".join(f"{file}: {name}" for file, name in unplaced)
-        raise ExportError(f"Definitions in no concern of the series: {names}")
+        raise ExportError(f"Definitions in no concern: {unplaced}")
     return stages
 
 
 def required_definitions():
-    lines = REPLACED_DEFINITIONS.read_text().splitlines()
+    lines = (TREE_ROOT / "tools" / "replaced_definitions.txt").read_text()
     return [
-        tuple(line.split()) for line in lines if line.strip()[:1] not in "#"
+        tuple(line.split())
+        for line in lines.splitlines()
+        if line.strip()[:1] not in "#"
     ]
 
 
 def check_required_definitions(keras_root, layout):
+    """Raises naming the definitions the tree replaces that Keras lacks."""
     missing = []
     for path, dotted in required_definitions():
         path, dotted = layout.path(path), layout.rewrite(dotted)
-        if not (keras_root / path).is_file():
-            missing.append(f"{path} (the file is gone) for {dotted}")
-            continue
-        scope = parse((keras_root / path).read_text()).body
+        source = keras_root / path
+        scope = parse(source.read_text()).body if source.is_file() else ()
         for part in dotted.split("."):
             found = [s for s in scope if name_of(s) == part] + [None]
             scope = getattr(getattr(found[0], "body", ()), "body", ())
@@ -581,8 +521,7 @@ def check_required_definitions(keras_root, layout):
                 break
     if missing:
         raise ExportError(
-            "This Keras no longer has definitions that the tree replaces; "
-            "update the tree before exporting:\n  " + "\n  ".join(missing)
+            "Keras lacks replaced definitions: " + ", ".join(missing)
         )
 
 
@@ -602,55 +541,35 @@ def excluded_tests_text(keras_root, layout, present):
     numpy = BACKEND + "numpy.py"
     ops = sorted(n for f, n in required_definitions() if (f, n) in present)
     ops = [name for name in ops if (numpy, name) in present]
-    # An entry names a test by a prefix of its id: `...::test_argmax` and
-    # its parameterized variants, not `test_nanargmax`.
+    # `...::test_argmax` and its parameterized variants, not `test_nanargmax`.
     enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
     lines = path.read_text().splitlines(True)
     return "".join(l for l in lines if not ops or not enabled.search(l.strip()))
 
 
-def apply_edits(text, edits, target, advice=""):
+def apply_edits(text, edits, target):
     try:
         return overlay._apply_edits(text, edits, target)
     except overlay._EditError as error:
-        raise ExportError(f"{error}{advice}") from None
-
-
-def edited_texts(keras_root, layout, present):
-    """Each file that the tree edits, as it reads with the edits of the
-    functions in `present`: target path -> text."""
-    texts = {}
-    for relative, file_edits in edits(TREE_ROOT / "keras"):
-        target = layout.path(relative.removesuffix(".edits.toml") + ".py")
-        if not (keras_root / target).is_file():
-            raise ExportError(f"{target} (the file is gone) for {relative}")
-        chosen = [
-            {key: layout.rewrite(value) for key, value in edit.items()}
-            for edit in file_edits
-            if (relative, edit.get("function", None)) in present
-            or not edit.get("function")
-        ]
-        texts[target] = (keras_root / target).read_text()
-        if any(edit.get("function") for edit in chosen):
-            advice = f"; update {relative} before exporting"
-            texts[target] = apply_edits(texts[target], chosen, target, advice)
-    return texts
-
-
-def speed_patches():
-    """Each speed patch's name and edits, in order: `speed/NN-name.edits.toml`
-    edits the tree's own modules (each edit names its `module`)."""
-    return [
-        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
-        for relative, file_edits in edits(SPEED_DIR)
-    ]
+        raise ExportError(str(error)) from None
 
 
 def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     """Every file the contribution touches, as it reads once the
     definitions in `present` are in and `speed_edits` made: target path ->
     text (None: absent)."""
-    texts = edited_texts(keras_root, layout, present)
+    texts = {}
+    for relative, file_edits in edits(TREE_ROOT / "keras"):
+        target = layout.path(relative.removesuffix(".edits.toml") + ".py")
+        chosen = [
+            {key: layout.rewrite(value) for key, value in edit.items()}
+            for edit in file_edits
+            if (relative, edit.get("function")) in present
+            or not edit.get("function")
+        ]
+        texts[target] = (keras_root / target).read_text()
+        if any(edit.get("function") for edit in chosen):
+            texts[target] = apply_edits(texts[target], chosen, target)
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
@@ -673,83 +592,61 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     return layout.with_own_files(keras_root, texts)
 
 
-def stage_diff(before, after):
-    return "".join(
-        unified_diff(target, before[target], after[target])
-        for target in sorted(after)
-        if after[target] != before[target]
-    )
+def speed_patches():
+    """Each `speed/NN-name.edits.toml`'s name and edits, in order."""
+    return [
+        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
+        for relative, file_edits in edits(TREE_ROOT / "speed")
+    ]
 
 
 def series_names(layout, core_only=False):
-    """The names of the series' patches for `layout`, in order."""
     names = [name for name, _ in SERIES if name not in layout.skipped_concerns]
     return names + ([] if core_only else [name for name, _ in speed_patches()])
 
 
-def contribution(keras_root, core_only=False):
-    """The layout, and the texts of the files the contribution touches
-    before it and after each patch of the series."""
-    layout = layout_of(keras_root)
+def export_series(keras_root, core_only=False):
+    """The series as (name, description, patch text), in order."""
+    from tools import keras_suite_patch
+
+    layout, modules = layout_of(keras_root), tree_modules()
     check_required_definitions(keras_root, layout)
-    modules = tree_modules()
-    stages = series_stages(modules)
+    stages, skipped, presents = series_stages(modules), set(), [frozenset()]
     # A concern the target has leaves its definitions out of every stage.
-    skipped = frozenset().union(
-        *(
-            stage - previous
-            for (name, _), previous, stage in zip(
-                SERIES, [set()] + stages, stages
-            )
-            if name in layout.skipped_concerns
-        )
-    )
-    presents = [frozenset()] + [
-        stage - skipped
-        for (name, _), stage in zip(SERIES, stages)
-        if name not in layout.skipped_concerns
-    ]
+    for (name, _), previous, stage in zip(SERIES, [set()] + stages, stages):
+        if name in layout.skipped_concerns:
+            skipped |= stage - previous
+    for (name, _), stage in zip(SERIES, stages):
+        if name not in layout.skipped_concerns:
+            presents.append(stage - skipped)
     texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
     applied = []
     for _, speed_edits in [] if core_only else speed_patches():
         applied += speed_edits
-        last = presents[-1]
-        texts.append(stage_texts(keras_root, layout, modules, last, applied))
-    return layout, texts
-
-
-def export_series(keras_root, core_only=False):
-    """The series as (name, description, patch text), in order: the core,
-    then (unless `core_only`) the speed patches, then the CI step."""
-    from tools import keras_suite_patch
-
-    layout, texts = contribution(keras_root, core_only)
-    names = series_names(layout, core_only)
-    series = [
-        (
-            name,
-            layout.describe((SERIES_DESCRIPTIONS / f"{name}.md").read_text()),
-            stage_diff(before, after),
+        texts.append(
+            stage_texts(keras_root, layout, modules, presents[-1], applied)
         )
-        for name, before, after in zip(names, texts, texts[1:])
-    ]
+    series = []
+    for name, old, new in zip(
+        series_names(layout, core_only), texts, texts[1:]
+    ):
+        description = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
+        description = re.sub(
+            r"\{backend\}/(\w+\.py)",
+            lambda match: layout.path(BACKEND + match[1]),
+            description,
+        )
+        diff = "".join(
+            unified_diff(target, old[target], new[target])
+            for target in sorted(new)
+            if new[target] != old[target]
+        )
+        series.append((name, description, diff))
     return series + keras_suite_patch.extra_series(keras_root, layout, series)
 
 
-def export(keras_root):
-    """The whole contribution as one patch, speed patches included."""
-    layout, modules = layout_of(keras_root), tree_modules()
-    check_required_definitions(keras_root, layout)
-    everything = series_stages(modules)[-1]
-    speed_edits = [edit for _, edits in speed_patches() for edit in edits]
-    before = stage_texts(keras_root, layout, modules, frozenset())
-    after = stage_texts(keras_root, layout, modules, everything, speed_edits)
-    return stage_diff(before, after)
-
-
 def format_patch(description, diff, number=1, total=1):
-    """A patch as `git format-patch` writes one: the PR description as the
-    message, then the diff."""
+    """As `git format-patch`: the description as the message, the diff."""
     title, _, body = description.partition("\n")
     subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
     return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
@@ -767,61 +664,50 @@ def write_series(keras_root, output_dir, core_only=False):
     return paths
 
 
-def check_applies(patch_paths, keras_root):
-    """Whether the patches apply, in order, to a copy of `keras_root`."""
-    layout = layout_of(keras_root)
-    patches = [pathlib.Path(path).resolve() for path in patch_paths]
-    # The package, and the other files the patches change.
-    changed = {layout.excluded_tests} | {
-        line[len("--- a/") :]
-        for patch in patches
-        for line in patch.read_text().splitlines()
-        if line.startswith("--- a/")
-    }
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = pathlib.Path(scratch)
-        shutil.copytree(keras_root / layout.package, scratch / layout.package)
-        for relative in changed:
-            source, copy = keras_root / relative, scratch / relative
-            if source.is_file() and not copy.exists():
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(source, copy)
-        for patch in patches:
-            command = ["git", "apply", str(patch)]
-            result = subprocess.run(command, cwd=scratch, capture_output=True)
-            if result.returncode:
-                return False, f"{patch}: {result.stderr.decode()}"
+def check_applies(paths, keras_root):
+    """Whether the patches apply in order to a copy of `keras_root`'s package
+    and the files they change; and git's complaint."""
+    package = layout_of(keras_root).package
+    with tempfile.TemporaryDirectory() as copy:
+        copy = pathlib.Path(copy)
+        shutil.copytree(keras_root / package, copy / package)
+        for path in map(pathlib.Path, paths):
+            text = path.read_text()
+            for name in re.findall(r"^diff --git a/(\S+)", text, re.M):
+                if (keras_root / name).is_file() and not (copy / name).exists():
+                    (copy / name).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(keras_root / name, copy / name)
+            command = ["git", "apply", str(path.resolve())]
+            run = subprocess.run(command, cwd=copy, capture_output=True)
+            if run.returncode:
+                return False, f"{path}: {run.stderr.decode()}"
     return True, ""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add = parser.add_argument
-    add("--output", default="keras-openvino-nan-to-num.patch")
-    add("--keras-root", type=pathlib.Path, help="Keras or keras-openvino tree")
-    add("--series", action="store_true", help="a patch per concern")
-    add("--core", action="store_true", help="with --series: no speed patches")
-    add("--output-dir", type=pathlib.Path, default="series")
-    add("--keras-suite", action="store_true", help="Keras's op suite patch")
-    add("--check", action="store_true", help="git apply to a copy of Keras")
+    parser.add_argument("--keras-root", type=pathlib.Path)
+    parser.add_argument("--series", action="store_true")
+    parser.add_argument("--core", action="store_true")
+    parser.add_argument("--output-dir", type=pathlib.Path, default="series")
+    parser.add_argument("--keras-suite", action="store_true")
+    parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if args.keras_root:
         keras_root, description = args.keras_root.resolve(), "source tree"
     else:
         keras_root, description = installed_keras_root()
+    from tools import keras_suite_patch
+
     try:
         if args.keras_suite:
-            from tools import keras_suite_patch
-
-            patch = keras_suite_patch.write_suite_patch(
-                keras_root, args.output_dir
-            )
-            paths = [patch]
+            paths = [
+                keras_suite_patch.write_suite_patch(keras_root, args.output_dir)
+            ]
         elif args.series:
             paths = write_series(keras_root, args.output_dir, args.core)
         else:
-            paths = [pathlib.Path(args.output)]
-            paths[0].write_text(export(keras_root))
+            parser.error("--series or --keras-suite")
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
