@@ -6,6 +6,7 @@ Keras or keras-openvino source tree, a patch per concern of
 """
 
 import argparse
+import ast
 import contextlib
 import difflib
 import functools
@@ -22,9 +23,6 @@ import tomllib
 import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import ExpressionContext
-from libcst.metadata import ExpressionContextProvider
-from libcst.metadata import MetadataWrapper
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOT_EXPORTED = {
@@ -52,33 +50,24 @@ class ExportError(Exception):
     pass
 
 
-class KerasLayout:
-    name = package = "keras"
-    skipped_concerns = frozenset()
-    excluded_tests = EXCLUDED_TESTS
-
-    def path(self, relative):
-        return relative
-
-    def rewrite(self, text):
-        return text
-
-    def with_own_files(self, keras_root, texts):
-        return texts
-
-
-class KerasOpenVINOLayout(KerasLayout):
-    """Op modules in `keras_openvino/src/ops/`, the others in `src/`."""
-
-    name, package = "keras-openvino", "keras_openvino"
-    skipped_concerns = frozenset({"nan-cumulative"})  # It keeps infinities.
-    excluded_tests = "excluded_tests.txt"
+class Layout:
+    """Where the tree's files go: Keras's layout, or keras-openvino's (op
+    modules in `keras_openvino/src/ops/`, the others in `src/`)."""
 
     def __init__(self, root):
-        self.root = root
-        trainer = parse((root / "keras_openvino/src/trainer.py").read_text())
-        names = {name_of(statement) for statement in trainer.body}
-        self.trainer = "Trainer" if "Trainer" in names else "OpenVINOTrainer"
+        self.root, self.kov = root, (root / "keras_openvino").is_dir()
+        self.name = "keras-openvino" if self.kov else "keras"
+        self.package = self.name.replace("-", "_")
+        self.excluded_tests = EXCLUDED_TESTS
+        # keras-openvino keeps nancumsum's and nancumprod's infinities.
+        self.skipped_concerns = {"nan-cumulative"} if self.kov else set()
+        if self.kov:
+            self.excluded_tests = "excluded_tests.txt"
+            trainer = (root / "keras_openvino/src/trainer.py").read_text()
+            names = {name_of(s) for s in parse(trainer).body}
+            self.trainer = (
+                "Trainer" if "Trainer" in names else "OpenVINOTrainer"
+            )
 
     def module_path(self, name):
         stem = name.removesuffix("_test")
@@ -87,28 +76,23 @@ class KerasOpenVINOLayout(KerasLayout):
         return f"keras_openvino/src/ops/{name}"
 
     def path(self, relative):
-        if relative == EXCLUDED_TESTS:
-            return self.excluded_tests
-        if not relative.endswith(".py") or relative == BACKEND + "__init__.py":
-            return None
-        if relative.startswith(BACKEND):
+        if relative == EXCLUDED_TESTS or not self.kov:
+            return (
+                self.excluded_tests if relative == EXCLUDED_TESTS else relative
+            )
+        py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
+        if py and relative.startswith(BACKEND):
             return self.module_path(relative[len(BACKEND) : -3]) + ".py"
-        return None if relative.startswith("keras/") else relative
-
-    def with_own_files(self, keras_root, texts):
-        if not (keras_root / "conftest.py").is_file():
-            tests = [
-                p for p, t in texts.items() if p.endswith("_test.py") and t
-            ]
-            conftest = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
-            texts["conftest.py"] = conftest.read_text() if tests else None
-        return texts
+        return relative if py and not relative.startswith("keras/") else None
 
     def rewrite(self, text):
-        def module(match):
-            return self.module_path(match[1]).replace("/", ".")
-
-        text = re.sub(r"keras\.src\.backend\.openvino\.(\w+)", module, text)
+        if not self.kov:
+            return text
+        text = re.sub(
+            r"keras\.src\.backend\.openvino\.(\w+)",
+            lambda match: self.module_path(match[1]).replace("/", "."),
+            text,
+        )
         text = text.replace(
             "keras_openvino.src.ops.core import get_device",
             "keras_openvino.src.utils import get_device",
@@ -116,12 +100,6 @@ class KerasOpenVINOLayout(KerasLayout):
             "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
-
-
-def layout_of(root):
-    if (root / "keras_openvino").is_dir():
-        return KerasOpenVINOLayout(root)
-    return KerasLayout()
 
 
 def installed_keras_root():
@@ -170,41 +148,17 @@ def is_docstring(statement):
     return m.matches(statement, m.SimpleStatementLine([string]))
 
 
-class NameReads(cst.CSTVisitor):
-    """The (name, None) and (name, attribute) a node reads, as `ast` counts
-    loads: not names that imports bind or keyword arguments give."""
-
-    def __init__(self, context):
-        super().__init__()
-        self.context, self.found = context, set()
-
-    def visit_Import(self, node):
-        return False
-
-    visit_ImportFrom = visit_Import
-
-    def visit_Arg(self, node):
-        node.value.visit(self)
-        return False
-
-    def visit_Attribute(self, node):
-        if isinstance(node.value, cst.Name):
-            self.found.add((node.value.value, node.attr.value))
-
-    def visit_Name(self, node):
-        if self.context.get(node) == ExpressionContext.LOAD:
-            self.found.add((node.value, None))
-
-
-def name_reads(module):
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context = wrapper.resolve(ExpressionContextProvider)
-
-    def reads(node):
-        node.visit(visitor := NameReads(context))
-        return visitor.found
-
-    return reads
+def reads(code):
+    """The (name, None) and (name, attribute) that `code` loads."""
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.add((node.id, None))
+        elif isinstance(node, ast.Attribute) and isinstance(
+            node.value, ast.Name
+        ):
+            found.add((node.value.id, node.attr))
+    return found
 
 
 def split_comments(statement):
@@ -319,7 +273,7 @@ def merge_module(module_name, release_source, tree_source):
             pending = []
     merged = with_additions(release, body, before, imports, pending)
     # Imports of a single name that Keras used and the merge left unused.
-    used = [{name for name, _ in name_reads(t)(t)} for t in (release, merged)]
+    used = [{name for name, _ in reads(t.code)} for t in (release, merged)]
     body, carried = [], []
     for statement in merged.body:
         entries = line_imports(statement)
@@ -346,8 +300,7 @@ class TreeModule:
         self.tree = parse(self.source)
         self.statements = list(self.tree.body)
         self.defined = {name_of(s) for s in self.statements} - {None}
-        self.reads = name_reads(self.tree)
-        self.every_use = {name for name, _ in self.reads(self.tree)}
+        self.every_use = {name for name, _ in reads(self.source)}
         # Names bound by imports anywhere at the top level (under `if`s too).
         self.imported = {
             bound_name(entry): entry
@@ -356,6 +309,9 @@ class TreeModule:
             for node in m.findall(statement, IMPORT)
             for entry in import_entries(node)
         }
+
+    def reads(self, statement):
+        return reads(self.tree.code_for_node(statement))
 
     def is_file_level(self, statement):
         """A statement every stage keeps: not an import or the docstring."""
@@ -589,7 +545,11 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
         else:
             name = module_name_of(target)
             texts[target] = merge_module(name, release, layout.rewrite(source))
-    return layout.with_own_files(keras_root, texts)
+    if layout.kov and not (keras_root / "conftest.py").is_file():
+        tests = any(p.endswith("_test.py") and t for p, t in texts.items())
+        conftest = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
+        texts["conftest.py"] = conftest.read_text() if tests else None
+    return texts
 
 
 def speed_patches():
@@ -609,7 +569,7 @@ def export_series(keras_root, core_only=False):
     """The series as (name, description, patch text), in order."""
     from tools import keras_suite_patch
 
-    layout, modules = layout_of(keras_root), tree_modules()
+    layout, modules = Layout(keras_root), tree_modules()
     check_required_definitions(keras_root, layout)
     stages, skipped, presents = series_stages(modules), set(), [frozenset()]
     # A concern the target has leaves its definitions out of every stage.
@@ -667,7 +627,7 @@ def write_series(keras_root, output_dir, core_only=False):
 def check_applies(paths, keras_root):
     """Whether the patches apply in order to a copy of `keras_root`'s package
     and the files they change; and git's complaint."""
-    package = layout_of(keras_root).package
+    package = Layout(keras_root).package
     with tempfile.TemporaryDirectory() as copy:
         copy = pathlib.Path(copy)
         shutil.copytree(keras_root / package, copy / package)
@@ -686,41 +646,28 @@ def check_applies(paths, keras_root):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for flag in ("--series", "--core", "--keras-suite", "--check"):
+        parser.add_argument(flag, action="store_true")
     parser.add_argument("--keras-root", type=pathlib.Path)
-    parser.add_argument("--series", action="store_true")
-    parser.add_argument("--core", action="store_true")
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
-    parser.add_argument("--keras-suite", action="store_true")
-    parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
-    if args.keras_root:
-        keras_root, description = args.keras_root.resolve(), "source tree"
-    else:
-        keras_root, description = installed_keras_root()
+    root = args.keras_root or installed_keras_root()[0]
     from tools import keras_suite_patch
 
     try:
         if args.keras_suite:
-            paths = [
-                keras_suite_patch.write_suite_patch(keras_root, args.output_dir)
-            ]
+            paths = [keras_suite_patch.write_suite_patch(root, args.output_dir)]
         elif args.series:
-            paths = write_series(keras_root, args.output_dir, args.core)
+            paths = write_series(root.resolve(), args.output_dir, args.core)
         else:
-            parser.error("--series or --keras-suite")
+            parser.error("give --series or --keras-suite")
     except ExportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")
-    layout = layout_of(keras_root).name
-    print(f"against {description} at {keras_root}, in {layout}'s layout.")
-    applies, message = (
-        check_applies(paths, keras_root) if args.check else (1, "")
-    )
     if args.check:
-        print("git apply --check:", "ok" if applies else "FAILED")
-    print(message, end="", file=sys.stderr)
-    return 0 if applies else 1
+        applies, message = check_applies(paths, root.resolve())
+        print("git apply --check:", "ok" if applies else "FAILED\n" + message)
+        return 0 if applies else 1
 
 
 if __name__ == "__main__":
