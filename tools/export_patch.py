@@ -1,9 +1,7 @@
-"""Writes this tree's contribution as a git-format patch series against a
-Keras or keras-openvino source tree, a patch per concern of
-`docs/series/series.toml`, merging modules on LibCST. From the tree's root:
-
-    python -m tools.export_patch --series [--core] --keras-root ../keras
-"""
+"""Writes this tree's contribution as a git-format patch series, a patch per
+concern of `docs/series/series.toml`, against a Keras or keras-openvino
+source tree, merging modules on LibCST. From the tree's root:
+`python -m tools.export_patch --series [--core] --keras-root ../keras`."""
 
 import argparse
 import ast
@@ -25,12 +23,6 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
-NOT_EXPORTED = {
-    "keras/__init__.py",  # The overlay.
-    "integration_tests/openvino_eager_audit.py",
-    "integration_tests/openvino_eager_audit_test.py",
-    "keras/src/ops/numpy_test.py",  # `--keras-suite`.
-}
 BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
 SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
@@ -38,6 +30,8 @@ with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
     SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
 BLANK = cst.EmptyLine()
 IMPORT = m.Import() | m.ImportFrom()
+STRING = m.Expr(m.SimpleString() | m.ConcatenatedString())
+DOCSTRING = m.SimpleStatementLine([STRING])
 parse = functools.cache(cst.parse_module)
 _spec = importlib.util.spec_from_file_location(
     "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
@@ -66,20 +60,17 @@ class Layout:
             trainer = (root / "keras_openvino/src/trainer.py").read_text()
             names = {name_of(s) for s in parse(trainer).body}
             self.trainer = (
-                "Trainer" if "Trainer" in names else "OpenVINOTrainer"
-            )
+                "" if "Trainer" in names else "OpenVINO"
+            ) + "Trainer"
 
     def module_path(self, name):
         stem = name.removesuffix("_test")
-        if (self.root / f"keras_openvino/src/{stem}.py").is_file():
-            return f"keras_openvino/src/{name}"
-        return f"keras_openvino/src/ops/{name}"
+        own = (self.root / f"keras_openvino/src/{stem}.py").is_file()
+        return f"keras_openvino/src/{'' if own else 'ops/'}{name}"
 
     def path(self, relative):
         if relative == EXCLUDED_TESTS or not self.kov:
-            return (
-                self.excluded_tests if relative == EXCLUDED_TESTS else relative
-            )
+            return {EXCLUDED_TESTS: self.excluded_tests}.get(relative, relative)
         py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
         if py and relative.startswith(BACKEND):
             return self.module_path(relative[len(BACKEND) : -3]) + ".py"
@@ -92,12 +83,12 @@ class Layout:
             r"keras\.src\.backend\.openvino\.(\w+)",
             lambda match: self.module_path(match[1]).replace("/", "."),
             text,
+        ).replace(
+            "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
         text = text.replace(
             "keras_openvino.src.ops.core import get_device",
             "keras_openvino.src.utils import get_device",
-        ).replace(
-            "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
@@ -143,11 +134,6 @@ def bound_name(entry):
     return entry[2] or entry[1] or entry[0].split(".")[0]
 
 
-def is_docstring(statement):
-    string = m.Expr(m.SimpleString() | m.ConcatenatedString())
-    return m.matches(statement, m.SimpleStatementLine([string]))
-
-
 def reads(code):
     """The (name, None) and (name, attribute) that `code` loads."""
     found = set()
@@ -187,10 +173,10 @@ def import_sort_key(entry):
     return group, name is not None, module.lower(), member
 
 
-def with_additions(module, body, before=None, imports=(), appended=()):
+def with_additions(module, body, before, imports, appended):
     """`module` with `body`; `before[id(s)]`: (statement, blank lines after
     it) to go above s; `imports` where isort puts them; `appended` last."""
-    before, after = dict(before or {}), {}
+    after = {}
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
@@ -226,23 +212,10 @@ def with_additions(module, body, before=None, imports=(), appended=()):
     return module.with_changes(body=merged, footer=footer)
 
 
-def merged_class(release_class, tree_class):
-    """Keras's class with the methods of the tree's `class Name(Name):`."""
-    methods = list(release_class.body.body)
-    index = {name_of(method): i for i, method in enumerate(methods)}
-    for method in tree_class.body.body:
-        if method.name.value in index:
-            i = index[method.name.value]
-            methods[i] = in_place_of(method, methods[i])
-        else:
-            lines = [BLANK] + split_comments(method)[1]
-            methods.append(method.with_changes(leading_lines=lines))
-    body = release_class.body.with_changes(body=methods)
-    return release_class.with_changes(body=body)
-
-
 def merge_module(module_name, release_source, tree_source):
-    """Keras's module with the tree's definitions and imports merged in."""
+    """Keras's module with the tree's definitions in place of its own (of a
+    `class Name(Name):`, its methods), new ones just before the next
+    replaced one, missing imports added and unused ones dropped."""
     release, tree = parse(release_source), parse(tree_source)
     body = list(release.body)
     position = {name_of(s): i for i, s in enumerate(body) if name_of(s)}
@@ -254,20 +227,30 @@ def merge_module(module_name, release_source, tree_source):
             if entry[0] != module_name and bound_name(entry) not in known:
                 imports.append(entry)
                 known.add(bound_name(entry))
-        if line_imports(statement) or is_docstring(statement):
+        if line_imports(statement) or m.matches(statement, DOCSTRING):
             continue
         if (name := name_of(statement)) not in position:
             pending.append(statement)
             continue
-        index, target = position[name], body[position[name]]
+        index, old = position[name], body[position[name]]
         bases = [base.value for base in getattr(statement, "bases", ())]
+        body[index] = in_place_of(statement, old)
         if any(m.matches(base, m.Name(name)) for base in bases):
-            body[index] = merged_class(target, statement)
-        else:
-            body[index] = in_place_of(statement, target)
+            methods = list(old.body.body)
+            at = {name_of(method): i for i, method in enumerate(methods)}
+            for method in statement.body.body:
+                if (i := at.get(method.name.value)) is not None:
+                    methods[i] = in_place_of(method, methods[i])
+                else:
+                    lines = [BLANK] + split_comments(method)[1]
+                    methods.append(method.with_changes(leading_lines=lines))
+            body[index] = old.with_changes(
+                body=old.body.with_changes(body=methods)
+            )
         if pending:
-            own_comments = split_comments(pending[0])[1]
-            first = pending[0].with_changes(leading_lines=own_comments)
+            first = in_place_of(
+                pending[0], pending[0].with_changes(leading_lines=())
+            )
             items = [(s, 0) for s in [first, *pending[1:]]]
             before[id(body[index])] = items[:-1] + [(items[-1][0], 2)]
             pending = []
@@ -287,15 +270,12 @@ def merge_module(module_name, release_source, tree_source):
     return merged.with_changes(body=body, footer=footer).code
 
 
-def module_name_of(relative):
-    return relative[: -len(".py")].replace("/", ".").removesuffix(".__init__")
-
-
 class TreeModule:
     """A Python file of the tree, as top-level statements."""
 
     def __init__(self, relative):
-        self.relative, self.name = relative, module_name_of(relative)
+        self.relative = relative
+        self.name = relative[:-3].replace("/", ".").removesuffix(".__init__")
         self.source = (TREE_ROOT / relative).read_text()
         self.tree = parse(self.source)
         self.statements = list(self.tree.body)
@@ -315,8 +295,11 @@ class TreeModule:
 
     def is_file_level(self, statement):
         """A statement every stage keeps: not an import or the docstring."""
-        docstring = statement is self.statements[0] and is_docstring(statement)
-        if line_imports(statement) or docstring:
+        if (
+            line_imports(statement)
+            or statement is self.statements[0]
+            and (m.matches(statement, DOCSTRING))
+        ):
             return False
         return name_of(statement) in (None, "pytestmark")
 
@@ -341,62 +324,36 @@ class TreeModule:
 
     def stage_source(self, present):
         """The source with only the definitions in `present` (None: none),
-        without the imports only dropped definitions used."""
-        named = [
+        without the imports only dropped ones used; blank lines cut to one
+        in the header (its imports), two below."""
+        kept = [
             s for s in self.statements if (self.relative, name_of(s)) in present
         ]
-        if not named:
+        if not kept:
             return None
-        kept = named + [s for s in self.statements if self.is_file_level(s)]
+        kept += [s for s in self.statements if self.is_file_level(s)]
         used = {name for s in kept for name, _ in self.reads(s)}
-        dropped, header = set(), None
+        head, rest, below = [*self.tree.header], [], False
         for index, statement in enumerate(self.statements):
             names = {bound_name(entry) for entry in line_imports(statement)}
+            gap, comments = split_comments(statement)
+            (rest if below else head).extend(gap)
+            other = not names and (index or not m.matches(statement, DOCSTRING))
+            below = below or other
             # An import that nothing uses stays as the tree has it.
             if names and names & self.every_use and not names & used:
-                dropped.add(id(statement))
-            elif not names and (index or not is_docstring(statement)):
-                header = header or statement
-                if not any(statement is s for s in kept):
-                    dropped.add(id(statement))
-        if not dropped:
-            return self.source
-        # The blank lines and statements kept, in order; then blank lines cut
-        # to one in the header (its imports), two below.
-        pieces, end = list(self.tree.header), None
-        for statement in self.statements:
-            gap, comments = split_comments(statement)
-            pieces += gap
-            end = len(pieces) if statement is header else end
-            if id(statement) not in dropped:
-                pieces += comments + [statement.with_changes(leading_lines=())]
-        head, rest = pieces[:end], pieces[end:] + list(self.tree.footer)
-        blank = [is_blank(piece) for piece in head] + [False]
-        trailing = [BLANK] * (blank[::-1].index(False, 1) - 1)
-        body, lines = [], []
-        for piece in collapsed(head, 1) + trailing + collapsed(rest, 2):
-            if isinstance(piece, cst.EmptyLine):
-                lines.append(piece)
-            else:
-                body.append(piece.with_changes(leading_lines=lines))
-                lines = []
-        return self.tree.with_changes(header=(), body=body, footer=lines).code
-
-
-def is_blank(piece):
-    return m.matches(piece, m.EmptyLine(comment=None))
-
-
-def collapsed(pieces, limit):
-    """`pieces` with runs of blank lines cut to `limit`, none at either end."""
-    kept, run = [], 0
-    for piece in pieces:
-        run = run + 1 if is_blank(piece) else 0
-        if run <= limit and (kept or run == 0):
-            kept.append(piece)
-    while kept and is_blank(kept[-1]):
-        kept.pop()
-    return kept
+                continue
+            if not other or any(statement is s for s in kept):
+                lines = [*comments, statement.with_changes(leading_lines=())]
+                (rest if below else head).extend(lines)
+        code = cst.Module([]).code_for_node
+        head, rest = (
+            "".join(map(code, p)) for p in (head, rest + [*self.tree.footer])
+        )
+        trailing = "\n" * (len(head) - len(head.rstrip("\n")) - 1)
+        head = re.sub(r"\n\n\n+", "\n\n", head.lstrip("\n")).rstrip("\n") + "\n"
+        rest = re.sub(r"\n\n\n\n+", "\n\n\n", rest.lstrip("\n")).rstrip("\n")
+        return head + trailing + rest + "\n"
 
 
 def tree_modules():
@@ -407,7 +364,10 @@ def tree_modules():
             relative = path.relative_to(TREE_ROOT).as_posix()
             if path.suffix not in (".py", ".txt") or "__pycache__" in relative:
                 continue
-            if relative not in NOT_EXPORTED:
+            # Not the overlay, the eager audit, nor `--keras-suite`'s file.
+            if relative in ("keras/__init__.py", "keras/src/ops/numpy_test.py"):
+                continue
+            if "eager_audit" not in relative:
                 python = path.suffix == ".py"
                 files[relative] = TreeModule(relative) if python else None
     return files
@@ -415,8 +375,7 @@ def tree_modules():
 
 def edits(directory):
     for path in sorted(directory.rglob("*.edits.toml")):
-        relative = path.relative_to(TREE_ROOT).as_posix()
-        yield relative, overlay._read_edits(path)
+        yield path.relative_to(TREE_ROOT).as_posix(), overlay._read_edits(path)
 
 
 def series_stages(modules):
@@ -435,9 +394,11 @@ def series_stages(modules):
                 uses[relative, name_of(statement)] = references
     for relative, file_edits in edits(TREE_ROOT / "keras"):
         file_level[relative] = set()
-        for edit in file_edits:
-            if edit.get("function"):
-                uses[relative, edit["function"]] = set()
+        uses |= {
+            (relative, e["function"]): set()
+            for e in file_edits
+            if e.get("function")
+        }
     stages, present = [], set()
     for concern, roots in SERIES:
         pending = [(file, n) for file, names in roots.items() for n in names]
@@ -456,9 +417,7 @@ def series_stages(modules):
 def required_definitions():
     lines = (TREE_ROOT / "tools" / "replaced_definitions.txt").read_text()
     return [
-        tuple(line.split())
-        for line in lines.splitlines()
-        if line.strip()[:1] not in "#"
+        tuple(line.split()) for line in lines.splitlines() if line[0] != "#"
     ]
 
 
@@ -476,9 +435,7 @@ def check_required_definitions(keras_root, layout):
                 missing.append(f"{path}: {dotted}")
                 break
     if missing:
-        raise ExportError(
-            "Keras lacks replaced definitions: " + ", ".join(missing)
-        )
+        raise ExportError(f"Keras lacks what the tree replaces: {missing}")
 
 
 def unified_diff(relative, old_text, new_text):
@@ -487,20 +444,6 @@ def unified_diff(relative, old_text, new_text):
     diff = "".join(difflib.unified_diff(old, new, old_name, f"b/{relative}"))
     new_file = "new file mode 100644\n" if old_text is None else ""
     return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
-
-
-def excluded_tests_text(keras_root, layout, present):
-    """The target's excluded list without the entries naming a test of an op
-    whose definition is in `present`, or None when it has no list."""
-    if not (path := keras_root / layout.excluded_tests).is_file():
-        return None
-    numpy = BACKEND + "numpy.py"
-    ops = sorted(n for f, n in required_definitions() if (f, n) in present)
-    ops = [name for name in ops if (numpy, name) in present]
-    # `...::test_argmax` and its parameterized variants, not `test_nanargmax`.
-    enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
-    lines = path.read_text().splitlines(True)
-    return "".join(l for l in lines if not ops or not enabled.search(l.strip()))
 
 
 def apply_edits(text, edits, target):
@@ -529,12 +472,21 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
+        if relative == EXCLUDED_TESTS:
+            # Its entries for the tests of the ops in `present` go.
+            if (keras_root / target).is_file():
+                ops = [
+                    n for f, n in required_definitions() if (f, n) in present
+                ]
+                enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
+                lines = (keras_root / target).read_text().splitlines(True)
+                texts[target] = "".join(
+                    x for x in lines if not ops or not enabled.search(x.strip())
+                )
+            continue
         release = texts.get(target)
         if release is None and (keras_root / target).is_file():
             release = (keras_root / target).read_text()
-        if relative == EXCLUDED_TESTS:
-            texts[target] = excluded_tests_text(keras_root, layout, present)
-            continue
         source = module.stage_source(present)
         if chosen := [e for e in speed_edits if e["module"] == relative]:
             source = source and apply_edits(source, chosen, relative)
@@ -543,7 +495,7 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
         elif release is None:
             texts[target] = layout.rewrite(source)
         else:
-            name = module_name_of(target)
+            name = target[:-3].replace("/", ".").removesuffix(".__init__")
             texts[target] = merge_module(name, release, layout.rewrite(source))
     if layout.kov and not (keras_root / "conftest.py").is_file():
         tests = any(p.endswith("_test.py") and t for p, t in texts.items())
@@ -590,11 +542,10 @@ def export_series(keras_root, core_only=False):
     for name, old, new in zip(
         series_names(layout, core_only), texts, texts[1:]
     ):
-        description = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
         description = re.sub(
             r"\{backend\}/(\w+\.py)",
             lambda match: layout.path(BACKEND + match[1]),
-            description,
+            (SERIES_DESCRIPTIONS / f"{name}.md").read_text(),
         )
         diff = "".join(
             unified_diff(target, old[target], new[target])
@@ -619,8 +570,9 @@ def write_series(keras_root, output_dir, core_only=False):
     paths = []
     for number, (name, description, diff) in enumerate(series, start=1):
         paths.append(output_dir / f"{number:04d}-{name}.patch")
-        patch = format_patch(description, diff, number, len(series))
-        paths[-1].write_text(patch)
+        paths[-1].write_text(
+            format_patch(description, diff, number, len(series))
+        )
     return paths
 
 
@@ -651,21 +603,21 @@ def main():
     parser.add_argument("--keras-root", type=pathlib.Path)
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     args = parser.parse_args()
-    root = args.keras_root or installed_keras_root()[0]
+    root = (args.keras_root or installed_keras_root()[0]).resolve()
     from tools import keras_suite_patch
 
     try:
         if args.keras_suite:
             paths = [keras_suite_patch.write_suite_patch(root, args.output_dir)]
         elif args.series:
-            paths = write_series(root.resolve(), args.output_dir, args.core)
+            paths = write_series(root, args.output_dir, args.core)
         else:
             parser.error("give --series or --keras-suite")
     except ExportError as error:
         sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")
     if args.check:
-        applies, message = check_applies(paths, root.resolve())
+        applies, message = check_applies(paths, root)
         print("git apply --check:", "ok" if applies else "FAILED\n" + message)
         return 0 if applies else 1
 

@@ -44,9 +44,7 @@ def write_suite_patch(keras_root, output_dir):
         imports += [e for e in entries if ep.bound_name(e) not in known]
         known |= {ep.bound_name(entry) for entry in entries}
         added += [] if entries else [statement]
-    new = ep.with_additions(
-        release, release.body, imports=imports, appended=added
-    )
+    new = ep.with_additions(release, release.body, {}, imports, added)
     classes = ", ".join(f"`{name}`" for name in suite_classes())
     description = description_of("keras-suite", classes=classes)
     output_dir.mkdir(parents=True, exist_ok=True)
