@@ -1,6 +1,7 @@
 """Writes this tree's contribution as a git-format patch series, a patch per
 concern of `docs/series/series.toml`, against a Keras or keras-openvino
-source tree, merging modules on LibCST. From the tree's root:
+source tree (merging modules on LibCST), ending with a keras-openvino CI
+step; or `--keras-suite`, the tree's op suite classes added to Keras's.
 `python -m tools.export_patch --series [--core] --keras-root ../keras`."""
 
 import argparse
@@ -32,6 +33,19 @@ BLANK = cst.EmptyLine()
 IMPORT = m.Import() | m.ImportFrom()
 STRING = m.Expr(m.SimpleString() | m.ConcatenatedString())
 DOCSTRING = m.SimpleStatementLine([STRING])
+SUITE_FILE = "keras/src/ops/numpy_test.py"
+WORKFLOW = ".github/workflows/actions.yml"
+REQUIREMENTS = "requirements.txt"
+STEP = """
+      - name: Run keras-openvino's own tests
+        # Also when the Keras suite above has failures of its own.
+        if: ${{ !cancelled() }}
+        working-directory: ./keras-openvino
+        env:
+          # The Keras checkout, not the keras that pip installed.
+          PYTHONPATH: ../keras
+        run: pytest TARGETS
+"""
 parse = functools.cache(cst.parse_module)
 _spec = importlib.util.spec_from_file_location(
     "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
@@ -45,9 +59,6 @@ class ExportError(Exception):
 
 
 class Layout:
-    """Where the tree's files go: Keras's layout, or keras-openvino's (op
-    modules in `keras_openvino/src/ops/`, the others in `src/`)."""
-
     def __init__(self, root):
         self.root, self.kov = root, (root / "keras_openvino").is_dir()
         self.name = "keras-openvino" if self.kov else "keras"
@@ -94,7 +105,6 @@ class Layout:
 
 
 def installed_keras_root():
-    """The directory holding the installed `keras` package, and its name."""
     for name in ("keras", "keras-nightly"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             dist = importlib.metadata.distribution(name)
@@ -105,7 +115,6 @@ def installed_keras_root():
 
 
 def name_of(statement):
-    """The name a definition or an assignment to a single name binds."""
     if isinstance(statement, cst.FunctionDef | cst.ClassDef):
         return statement.name.value
     assign = m.Assign([m.AssignTarget(m.Name())]) | m.AnnAssign(m.Name())
@@ -115,7 +124,6 @@ def name_of(statement):
 
 
 def import_entries(node):
-    """(module, name or None for `import module`, alias) per bound name."""
     if isinstance(node, cst.Import):
         names = [(get_full_name_for_node(a.name), None, a) for a in node.names]
     else:
@@ -135,7 +143,6 @@ def bound_name(entry):
 
 
 def reads(code):
-    """The (name, None) and (name, attribute) that `code` loads."""
     found = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -148,7 +155,6 @@ def reads(code):
 
 
 def split_comments(statement):
-    """The lines above a statement, and the comments right above it."""
     lines = list(statement.leading_lines)
     start = len(lines)
     while start and lines[start - 1].comment:
@@ -162,7 +168,6 @@ def in_place_of(new, old):
 
 
 def import_sort_key(entry):
-    """isort's order, as ruff applies it."""
     module, name, _ = entry
     root = module.split(".")[0]
     group = 2 if root == "keras" else int(root not in sys.stdlib_module_names)
@@ -174,8 +179,6 @@ def import_sort_key(entry):
 
 
 def with_additions(module, body, before, imports, appended):
-    """`module` with `body`; `before[id(s)]`: (statement, blank lines after
-    it) to go above s; `imports` where isort puts them; `appended` last."""
     after = {}
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
@@ -213,9 +216,6 @@ def with_additions(module, body, before, imports, appended):
 
 
 def merge_module(module_name, release_source, tree_source):
-    """Keras's module with the tree's definitions in place of its own (of a
-    `class Name(Name):`, its methods), new ones just before the next
-    replaced one, missing imports added and unused ones dropped."""
     release, tree = parse(release_source), parse(tree_source)
     body = list(release.body)
     position = {name_of(s): i for i, s in enumerate(body) if name_of(s)}
@@ -271,8 +271,6 @@ def merge_module(module_name, release_source, tree_source):
 
 
 class TreeModule:
-    """A Python file of the tree, as top-level statements."""
-
     def __init__(self, relative):
         self.relative = relative
         self.name = relative[:-3].replace("/", ".").removesuffix(".__init__")
@@ -294,7 +292,6 @@ class TreeModule:
         return reads(self.tree.code_for_node(statement))
 
     def is_file_level(self, statement):
-        """A statement every stage keeps: not an import or the docstring."""
         if (
             line_imports(statement)
             or statement is self.statements[0]
@@ -304,7 +301,6 @@ class TreeModule:
         return name_of(statement) in (None, "pytestmark")
 
     def references(self, statement, modules):
-        """The tree's definitions, as (file, name), that `statement` uses."""
         bindings = dict(self.imported)
         for node in m.findall(statement, IMPORT):
             bindings |= {bound_name(e): e for e in import_entries(node)}
@@ -323,9 +319,6 @@ class TreeModule:
         return found
 
     def stage_source(self, present):
-        """The source with only the definitions in `present` (None: none),
-        without the imports only dropped ones used; blank lines cut to one
-        in the header (its imports), two below."""
         kept = [
             s for s in self.statements if (self.relative, name_of(s)) in present
         ]
@@ -357,17 +350,14 @@ class TreeModule:
 
 
 def tree_modules():
-    """The tree's files to export: path -> module (None for a text file)."""
     files = {}
-    for directory in ("keras", "integration_tests"):
-        for path in sorted((TREE_ROOT / directory).rglob("*")):
+    for folder in ("keras", "integration_tests"):
+        for path in sorted((TREE_ROOT / folder).rglob("*")):
             relative = path.relative_to(TREE_ROOT).as_posix()
-            if path.suffix not in (".py", ".txt") or "__pycache__" in relative:
-                continue
-            # Not the overlay, the eager audit, nor `--keras-suite`'s file.
-            if relative in ("keras/__init__.py", "keras/src/ops/numpy_test.py"):
-                continue
-            if "eager_audit" not in relative:
+            skip = relative in ("keras/__init__.py", SUITE_FILE)
+            if path.suffix in (".py", ".txt") and not skip:
+                if "eager_audit" in relative or "__pycache__" in relative:
+                    continue
                 python = path.suffix == ".py"
                 files[relative] = TreeModule(relative) if python else None
     return files
@@ -378,10 +368,7 @@ def edits(directory):
         yield path.relative_to(TREE_ROOT).as_posix(), overlay._read_edits(path)
 
 
-def series_stages(modules):
-    """For each concern, the (file, name) definitions present once it is
-    applied: its roots and previous stages' with all they use. File-level
-    statements come with their file's first definition."""
+def series_stages(modules, skipped=()):
     by_name = {module.name: module for module in modules.values() if module}
     uses, file_level = {}, {}
     for relative, module in modules.items():
@@ -401,6 +388,8 @@ def series_stages(modules):
         }
     stages, present = [], set()
     for concern, roots in SERIES:
+        if concern in skipped:
+            continue
         pending = [(file, n) for file, names in roots.items() for n in names]
         while pending:
             if (key := pending.pop()) not in present:
@@ -409,8 +398,6 @@ def series_stages(modules):
                 present.add(key)
                 pending += uses[key]
         stages.append(frozenset(present))
-    if unplaced := sorted(set(uses) - present):
-        raise ExportError(f"Definitions in no concern: {unplaced}")
     return stages
 
 
@@ -422,18 +409,12 @@ def required_definitions():
 
 
 def check_required_definitions(keras_root, layout):
-    """Raises naming the definitions the tree replaces that Keras lacks."""
     missing = []
-    for path, dotted in required_definitions():
-        path, dotted = layout.path(path), layout.rewrite(dotted)
-        source = keras_root / path
-        scope = parse(source.read_text()).body if source.is_file() else ()
-        for part in dotted.split("."):
-            found = [s for s in scope if name_of(s) == part] + [None]
-            scope = getattr(getattr(found[0], "body", ()), "body", ())
-            if found[0] is None:
-                missing.append(f"{path}: {dotted}")
-                break
+    for path, name in required_definitions():
+        file = keras_root / layout.path(path)
+        body = parse(file.read_text()).body if file.is_file() else ()
+        if name not in {name_of(statement) for statement in body}:
+            missing.append(f"{layout.path(path)}: {name}")
     if missing:
         raise ExportError(f"Keras lacks what the tree replaces: {missing}")
 
@@ -454,9 +435,6 @@ def apply_edits(text, edits, target):
 
 
 def stage_texts(keras_root, layout, modules, present, speed_edits=()):
-    """Every file the contribution touches, as it reads once the
-    definitions in `present` are in and `speed_edits` made: target path ->
-    text (None: absent)."""
     texts = {}
     for relative, file_edits in edits(TREE_ROOT / "keras"):
         target = layout.path(relative.removesuffix(".edits.toml") + ".py")
@@ -505,7 +483,6 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
 
 
 def speed_patches():
-    """Each `speed/NN-name.edits.toml`'s name and edits, in order."""
     return [
         (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
         for relative, file_edits in edits(TREE_ROOT / "speed")
@@ -518,19 +495,9 @@ def series_names(layout, core_only=False):
 
 
 def export_series(keras_root, core_only=False):
-    """The series as (name, description, patch text), in order."""
-    from tools import keras_suite_patch
-
     layout, modules = Layout(keras_root), tree_modules()
     check_required_definitions(keras_root, layout)
-    stages, skipped, presents = series_stages(modules), set(), [frozenset()]
-    # A concern the target has leaves its definitions out of every stage.
-    for (name, _), previous, stage in zip(SERIES, [set()] + stages, stages):
-        if name in layout.skipped_concerns:
-            skipped |= stage - previous
-    for (name, _), stage in zip(SERIES, stages):
-        if name not in layout.skipped_concerns:
-            presents.append(stage - skipped)
+    presents = [frozenset(), *series_stages(modules, layout.skipped_concerns)]
     texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
     applied = []
     for _, speed_edits in [] if core_only else speed_patches():
@@ -553,18 +520,113 @@ def export_series(keras_root, core_only=False):
             if new[target] != old[target]
         )
         series.append((name, description, diff))
-    return series + keras_suite_patch.extra_series(keras_root, layout, series)
+    return series + extra_series(keras_root, layout, series)
+
+
+def suite_module():
+    return parse((TREE_ROOT / SUITE_FILE).read_text())
+
+
+def suite_classes():
+    classes = [s for s in suite_module().body if isinstance(s, cst.ClassDef)]
+    return [c.name.value for c in classes if c.name.value.endswith("Test")]
+
+
+def write_suite_patch(keras_root, output_dir):
+    old = (keras_root / SUITE_FILE).read_text()
+    release = parse(old)
+    known = {bound_name(e) for s in release.body for e in line_imports(s)}
+    imports, added = [], []
+    for statement in suite_module().body:
+        entries = line_imports(statement)
+        imports += [e for e in entries if bound_name(e) not in known]
+        known |= {bound_name(entry) for entry in entries}
+        added += [] if entries else [statement]
+    new = with_additions(release, release.body, {}, imports, added)
+    classes = ", ".join(f"`{name}`" for name in suite_classes())
+    description = description_of("keras-suite", classes=classes)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "keras-suite.md").write_text(description)
+    path = output_dir / "0001-keras-suite.patch"
+    diff = unified_diff(SUITE_FILE, old, new.code)
+    path.write_text(format_patch(description, diff))
+    return path
+
+
+def description_of(name, **fields):
+    text = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
+    for field, value in fields.items():
+        text = text.replace(f"{{{field}}}", value)
+    return text
+
+
+def workflow_with_step(text, targets):
+    lines = text.splitlines(keepends=True)
+    end = [line.strip() for line in lines].index("- name: Run Tests") + 1
+    deeper = " " * (lines[end - 1].index("-") + 1)
+    while end < len(lines) and lines[end].strip():
+        if not lines[end].startswith(deeper):
+            break
+        end += 1
+    step = STEP.replace("TARGETS", " ".join(targets))
+    return "".join(lines[:end]) + step + "".join(lines[end:])
+
+
+def extra_series(keras_root, layout, series):
+    workflow = keras_root / WORKFLOW
+    if layout.name != "keras-openvino" or not workflow.is_file():
+        return []
+    added = "".join(diff for _, _, diff in series)
+    targets = [
+        folder
+        for folder in ("keras_openvino", "integration_tests")
+        if re.search(rf"^\+\+\+ b/{folder}/.*_test\.py$", added, re.M)
+    ]
+    old = workflow.read_text()
+    diff = unified_diff(WORKFLOW, old, workflow_with_step(old, targets))
+    requirements = (keras_root / REQUIREMENTS).read_text()
+    needs = ""
+    if re.search(r"^\+(from|import) hypothesis\b", added, re.M) and not (
+        re.search(r"^hypothesis\b", requirements, re.M)
+    ):
+        lines = requirements.splitlines(keepends=True)
+        end = lines.index("# Testing\n") + 1
+        while end < len(lines) and lines[end].strip():
+            end += 1
+        new = "".join(lines[:end] + ["hypothesis\n"] + lines[end:])
+        diff += unified_diff(REQUIREMENTS, requirements, new)
+        needs = (
+            "\n\nThe packages only these tests import join "
+            f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
+        )
+    command = f"pytest {' '.join(targets)}"
+    description = description_of(
+        "ci-package-tests", command=command, needs=needs
+    )
+    return [("ci-package-tests", description, diff)]
+
+
+def step_command(workflow_text):
+    lines = workflow_text.splitlines()
+    step = {"env": {}}
+    for line in lines[lines.index(STEP.splitlines()[1]) + 1 :]:
+        if not line.strip():
+            break
+        key, _, value = line.strip().partition(":")
+        if not key.startswith("#") and key != "env":
+            (step["env"] if line.startswith(" " * 10) else step)[key] = (
+                value.strip()
+            )
+    return step
 
 
 def format_patch(description, diff, number=1, total=1):
-    """As `git format-patch`: the description as the message, the diff."""
     title, _, body = description.partition("\n")
     subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
     return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
 
 
 def write_series(keras_root, output_dir, core_only=False):
-    """Writes `output_dir/0001-<name>.patch`, ...; returns their paths."""
     output_dir.mkdir(parents=True, exist_ok=True)
     series = export_series(keras_root, core_only)
     paths = []
@@ -577,8 +639,6 @@ def write_series(keras_root, output_dir, core_only=False):
 
 
 def check_applies(paths, keras_root):
-    """Whether the patches apply in order to a copy of `keras_root`'s package
-    and the files they change; and git's complaint."""
     package = Layout(keras_root).package
     with tempfile.TemporaryDirectory() as copy:
         copy = pathlib.Path(copy)
@@ -604,11 +664,9 @@ def main():
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     args = parser.parse_args()
     root = (args.keras_root or installed_keras_root()[0]).resolve()
-    from tools import keras_suite_patch
-
     try:
         if args.keras_suite:
-            paths = [keras_suite_patch.write_suite_patch(root, args.output_dir)]
+            paths = [write_suite_patch(root, args.output_dir)]
         elif args.series:
             paths = write_series(root, args.output_dir, args.core)
         else:
@@ -623,8 +681,4 @@ def main():
 
 
 if __name__ == "__main__":
-    # Through the imported module, the one tools.keras_suite_patch uses, so
-    # that its ExportError is this one.
-    from tools import export_patch
-
-    sys.exit(export_patch.main())
+    sys.exit(main())

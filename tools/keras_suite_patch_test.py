@@ -1,11 +1,10 @@
 """The suite patch against Keras snapshots, and the CI step's place."""
 
-import pathlib
 import subprocess
-import sys
 
 import pytest
 
+from tools import export_patch as ep
 from tools import keras_suite_patch as ksp
 from tools.export_patch_test import unpack
 
@@ -20,27 +19,27 @@ def test_suite_patch_adds_the_classes(snapshot, tmp_path):
     assert text.startswith("Subject: [PATCH 1/1] Tests: ")
     assert "{classes}" not in (tmp_path / "out/keras-suite.md").read_text()
     diff = text.split("\n---\n", 1)[1].splitlines()
-    assert [line for line in diff if line[:1] == "-"] == [
-        f"--- a/{ksp.SUITE_FILE}"
-    ]
+    assert [x for x in diff if x[:1] == "-"] == [f"--- a/{ksp.SUITE_FILE}"]
     subprocess.run(["git", "apply", patch], cwd=root, check=True)
     patched = (root / ksp.SUITE_FILE).read_text()
     classes = ksp.suite_classes()
     assert {"NanToNumExactTest", "ArgmaxArgminNumpyParityTest"} <= set(classes)
     for name in classes:
         assert patched.count(f"\nclass {name}(testing.TestCase):") == 1
-    ruff = pathlib.Path(sys.executable).parent / "ruff"
-    config = ["--config", str(ksp.ep.TREE_ROOT / "pyproject.toml")]
-    run = subprocess.run([ruff, "check", *config, root / ksp.SUITE_FILE])
-    assert run.returncode == 0
+    config = ["--config", ep.TREE_ROOT / "pyproject.toml"]
+    ruff = ep.pathlib.Path(ep.sys.executable).parent / "ruff"
+    assert (
+        subprocess.run(
+            [ruff, "check", *config, root / ksp.SUITE_FILE]
+        ).returncode
+        == 0
+    )
 
 
 def test_step_goes_right_after_run_tests():
-    workflow = (
-        "jobs:\n  cpu:\n    steps:\n      - name: Run Tests\n"
-        "        run: |\n          pytest keras\n\n      # TODO\n"
-    )
-    new = ksp.workflow_with_step(workflow, ["keras_openvino"])
-    step = ksp.STEP.replace("TARGETS", "keras_openvino")
+    workflow = "jobs:\n  cpu:\n    steps:\n      - name: Run Tests\n"
+    workflow += "        run: |\n          pytest keras\n\n      # TODO\n"
+    new = ep.workflow_with_step(workflow, ["keras_openvino"])
+    step = ep.STEP.replace("TARGETS", "keras_openvino")
     assert new == workflow.replace("keras\n\n", "keras\n" + step + "\n")
     assert ksp.step_command(new)["run"] == "pytest keras_openvino"
