@@ -21,7 +21,6 @@ import tomllib
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.helpers import get_full_name_for_node
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 BACKEND = "keras/src/backend/openvino/"
@@ -30,7 +29,7 @@ SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
 with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
     SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
 BLANK = cst.EmptyLine()
-IMPORT = m.Import() | m.ImportFrom()
+IMPORT_LINE = m.SimpleStatementLine([m.Import() | m.ImportFrom()])
 STRING = m.Expr(m.SimpleString() | m.ConcatenatedString())
 DOCSTRING = m.SimpleStatementLine([STRING])
 SUITE_FILE = "keras/src/ops/numpy_test.py"
@@ -123,19 +122,20 @@ def name_of(statement):
         return (getattr(small, "target", None) or small.targets[0].target).value
 
 
-def import_entries(node):
-    if isinstance(node, cst.Import):
-        names = [(get_full_name_for_node(a.name), None, a) for a in node.names]
-    else:
-        module = get_full_name_for_node(node.module) if node.module else ""
-        names = [(module, a.evaluated_name, a) for a in node.names]
-    return [(module, name, a.evaluated_alias) for module, name, a in names]
+def imports(node):
+    """(module, name or None for `import module`, alias) per bound name."""
+    return [
+        (n.module or "", a.name, a.asname)
+        if isinstance(n, ast.ImportFrom)
+        else (a.name, None, a.asname)
+        for n in ast.walk(ast.parse(cst.Module([node]).code))
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    ]
 
 
 def line_imports(statement):
-    if m.matches(statement, m.SimpleStatementLine([IMPORT])):
-        return import_entries(statement.body[0])
-    return []
+    return imports(statement) if m.matches(statement, IMPORT_LINE) else []
 
 
 def bound_name(entry):
@@ -278,32 +278,27 @@ class TreeModule:
         self.tree = parse(self.source)
         self.statements = list(self.tree.body)
         self.defined = {name_of(s) for s in self.statements} - {None}
-        self.every_use = {name for name, _ in reads(self.source)}
         # Names bound by imports anywhere at the top level (under `if`s too).
         self.imported = {
             bound_name(entry): entry
             for statement in self.statements
             if not isinstance(statement, cst.FunctionDef | cst.ClassDef)
-            for node in m.findall(statement, IMPORT)
-            for entry in import_entries(node)
+            for entry in imports(statement)
         }
 
     def reads(self, statement):
         return reads(self.tree.code_for_node(statement))
 
     def is_file_level(self, statement):
-        if (
-            line_imports(statement)
-            or statement is self.statements[0]
-            and (m.matches(statement, DOCSTRING))
-        ):
+        first = statement is self.statements[0]
+        if line_imports(statement) or first and m.matches(statement, DOCSTRING):
             return False
         return name_of(statement) in (None, "pytestmark")
 
     def references(self, statement, modules):
-        bindings = dict(self.imported)
-        for node in m.findall(statement, IMPORT):
-            bindings |= {bound_name(e): e for e in import_entries(node)}
+        bindings = self.imported | {
+            bound_name(e): e for e in imports(statement)
+        }
         found = set()
         for name, attribute in self.reads(statement):
             if name in self.defined and name != name_of(statement):
@@ -333,8 +328,7 @@ class TreeModule:
             (rest if below else head).extend(gap)
             other = not names and (index or not m.matches(statement, DOCSTRING))
             below = below or other
-            # An import that nothing uses stays as the tree has it.
-            if names and names & self.every_use and not names & used:
+            if names and not names & used:
                 continue
             if not other or any(statement is s for s in kept):
                 lines = [*comments, statement.with_changes(leading_lines=())]
@@ -574,7 +568,7 @@ def workflow_with_step(text, targets):
 
 def extra_series(keras_root, layout, series):
     workflow = keras_root / WORKFLOW
-    if layout.name != "keras-openvino" or not workflow.is_file():
+    if not layout.kov or not workflow.is_file():
         return []
     added = "".join(diff for _, _, diff in series)
     targets = [
@@ -629,11 +623,12 @@ def format_patch(description, diff, number=1, total=1):
 def write_series(keras_root, output_dir, core_only=False):
     output_dir.mkdir(parents=True, exist_ok=True)
     series = export_series(keras_root, core_only)
-    paths = []
-    for number, (name, description, diff) in enumerate(series, start=1):
-        paths.append(output_dir / f"{number:04d}-{name}.patch")
-        paths[-1].write_text(
-            format_patch(description, diff, number, len(series))
+    paths = [
+        output_dir / f"{i:04d}-{s[0]}.patch" for i, s in enumerate(series, 1)
+    ]
+    for number, (path, (_, description, diff)) in enumerate(zip(paths, series)):
+        path.write_text(
+            format_patch(description, diff, number + 1, len(series))
         )
     return paths
 
