@@ -1,4 +1,4 @@
-"""The suite patch against Keras snapshots, and the CI step's place."""
+"""The suite patch against Keras snapshots."""
 
 import subprocess
 
@@ -26,20 +26,11 @@ def test_suite_patch_adds_the_classes(snapshot, tmp_path):
     assert {"NanToNumExactTest", "ArgmaxArgminNumpyParityTest"} <= set(classes)
     for name in classes:
         assert patched.count(f"\nclass {name}(testing.TestCase):") == 1
-    config = ["--config", ep.TREE_ROOT / "pyproject.toml"]
     ruff = ep.pathlib.Path(ep.sys.executable).parent / "ruff"
+    config = ["--config", ep.TREE_ROOT / "pyproject.toml"]
     assert (
         subprocess.run(
             [ruff, "check", *config, root / ksp.SUITE_FILE]
         ).returncode
         == 0
     )
-
-
-def test_step_goes_right_after_run_tests():
-    workflow = "jobs:\n  cpu:\n    steps:\n      - name: Run Tests\n"
-    workflow += "        run: |\n          pytest keras\n\n      # TODO\n"
-    new = ep.workflow_with_step(workflow, ["keras_openvino"])
-    step = ep.STEP.replace("TARGETS", "keras_openvino")
-    assert new == workflow.replace("keras\n\n", "keras\n" + step + "\n")
-    assert ksp.step_command(new)["run"] == "pytest keras_openvino"
