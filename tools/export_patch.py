@@ -503,27 +503,30 @@ def export_series(keras_root, core_only=False):
     for name, old, new in zip(
         series_names(layout, core_only), texts, texts[1:]
     ):
-        description = re.sub(
-            r"\{backend\}/(\w+\.py)",
-            lambda match: layout.path(BACKEND + match[1]),
-            (SERIES_DESCRIPTIONS / f"{name}.md").read_text(),
-        )
+        description = described(name, layout)
         diff = "".join(
             unified_diff(target, old[target], new[target])
             for target in sorted(new)
             if new[target] != old[target]
         )
         series.append((name, description, diff))
-    return series + extra_series(keras_root, layout, series)
-
-
-def suite_module():
-    return parse((TREE_ROOT / SUITE_FILE).read_text())
+    if layout.kov and (keras_root / WORKFLOW).is_file():
+        series += ci_step(keras_root, series)
+    return series
 
 
 def suite_classes():
-    classes = [s for s in suite_module().body if isinstance(s, cst.ClassDef)]
-    return [c.name.value for c in classes if c.name.value.endswith("Test")]
+    body = parse((TREE_ROOT / SUITE_FILE).read_text()).body
+    names = [s.name.value for s in body if isinstance(s, cst.ClassDef)]
+    return [name for name in names if name.endswith("Test")]
+
+
+def described(name, layout=None, **fields):
+    text = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
+    for field, value in fields.items():
+        text = text.replace(f"{{{field}}}", value)
+    backend = lambda match: layout.path(BACKEND + match[1])  # noqa: E731
+    return re.sub(r"\{backend\}/(\w+\.py)", backend, text) if layout else text
 
 
 def write_suite_patch(keras_root, output_dir):
@@ -531,72 +534,59 @@ def write_suite_patch(keras_root, output_dir):
     release = parse(old)
     known = {bound_name(e) for s in release.body for e in line_imports(s)}
     imports, added = [], []
-    for statement in suite_module().body:
+    for statement in parse((TREE_ROOT / SUITE_FILE).read_text()).body:
         entries = line_imports(statement)
         imports += [e for e in entries if bound_name(e) not in known]
         known |= {bound_name(entry) for entry in entries}
         added += [] if entries else [statement]
-    new = with_additions(release, release.body, {}, imports, added)
+    new = with_additions(release, release.body, {}, imports, added).code
     classes = ", ".join(f"`{name}`" for name in suite_classes())
-    description = description_of("keras-suite", classes=classes)
+    description = described("keras-suite", classes=classes)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "keras-suite.md").write_text(description)
     path = output_dir / "0001-keras-suite.patch"
-    diff = unified_diff(SUITE_FILE, old, new.code)
-    path.write_text(format_patch(description, diff))
+    path.write_text(
+        format_patch(description, unified_diff(SUITE_FILE, old, new))
+    )
     return path
 
 
-def description_of(name, **fields):
-    text = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
-    for field, value in fields.items():
-        text = text.replace(f"{{{field}}}", value)
-    return text
-
-
-def workflow_with_step(text, targets):
-    lines = text.splitlines(keepends=True)
-    end = [line.strip() for line in lines].index("- name: Run Tests") + 1
-    deeper = " " * (lines[end - 1].index("-") + 1)
-    while end < len(lines) and lines[end].strip():
-        if not lines[end].startswith(deeper):
-            break
-        end += 1
-    step = STEP.replace("TARGETS", " ".join(targets))
-    return "".join(lines[:end]) + step + "".join(lines[end:])
-
-
-def extra_series(keras_root, layout, series):
-    workflow = keras_root / WORKFLOW
-    if not layout.kov or not workflow.is_file():
-        return []
+def ci_step(keras_root, series):
+    """keras-openvino's workflow step that runs the series' tests, after
+    `Run Tests`; and hypothesis in its requirements' testing block."""
     added = "".join(diff for _, _, diff in series)
-    targets = [
+    targets = " ".join(
         folder
         for folder in ("keras_openvino", "integration_tests")
         if re.search(rf"^\+\+\+ b/{folder}/.*_test\.py$", added, re.M)
-    ]
-    old = workflow.read_text()
-    diff = unified_diff(WORKFLOW, old, workflow_with_step(old, targets))
-    requirements = (keras_root / REQUIREMENTS).read_text()
+    )
+    old = (keras_root / WORKFLOW).read_text()
+    lines = old.splitlines(keepends=True)
+    end = [line.strip() for line in lines].index("- name: Run Tests") + 1
+    deeper = " " * (lines[end - 1].index("-") + 1)
+    while (
+        end < len(lines)
+        and lines[end].strip()
+        and lines[end].startswith(deeper)
+    ):
+        end += 1
+    new = "".join(lines[:end]) + STEP.replace("TARGETS", targets)
+    diff = unified_diff(WORKFLOW, old, new + "".join(lines[end:]))
+    old = (keras_root / REQUIREMENTS).read_text()
     needs = ""
     if re.search(r"^\+(from|import) hypothesis\b", added, re.M) and not (
-        re.search(r"^hypothesis\b", requirements, re.M)
+        re.search(r"^hypothesis\b", old, re.M)
     ):
-        lines = requirements.splitlines(keepends=True)
+        lines = old.splitlines(keepends=True)
         end = lines.index("# Testing\n") + 1
         while end < len(lines) and lines[end].strip():
             end += 1
         new = "".join(lines[:end] + ["hypothesis\n"] + lines[end:])
-        diff += unified_diff(REQUIREMENTS, requirements, new)
-        needs = (
-            "\n\nThe packages only these tests import join "
-            f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
-        )
-    command = f"pytest {' '.join(targets)}"
-    description = description_of(
-        "ci-package-tests", command=command, needs=needs
-    )
+        diff += unified_diff(REQUIREMENTS, old, new)
+        needs = "\n\nThe packages only these tests import join "
+        needs += f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
+    command = f"pytest {targets}"
+    description = described("ci-package-tests", command=command, needs=needs)
     return [("ci-package-tests", description, diff)]
 
 
