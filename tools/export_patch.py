@@ -648,21 +648,18 @@ def main():
     parser.add_argument("--keras-root", type=pathlib.Path)
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     args = parser.parse_args()
+    out = args.output_dir
+    if not (args.series or args.keras_suite):
+        parser.error("give --series or --keras-suite")
     root = (args.keras_root or installed_keras_root()[0]).resolve()
     try:
-        if args.keras_suite:
-            paths = [write_suite_patch(root, args.output_dir)]
-        elif args.series:
-            paths = write_series(root, args.output_dir, args.core)
-        else:
-            parser.error("give --series or --keras-suite")
+        suite = args.keras_suite and [write_suite_patch(root, out)]
+        paths = suite or write_series(root, out, args.core)
     except ExportError as error:
         sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")
-    if args.check:
-        applies, message = check_applies(paths, root)
-        print("git apply --check:", "ok" if applies else "FAILED\n" + message)
-        return 0 if applies else 1
+    message = check_applies(paths, root)[1] if args.check else ""
+    sys.exit(f"git apply --check failed: {message}" if message else 0)
 
 
 if __name__ == "__main__":
