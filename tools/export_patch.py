@@ -45,6 +45,8 @@ STEP = """
           PYTHONPATH: ../keras
         run: pytest TARGETS
 """
+with open(TREE_ROOT / "tools" / "replaced_definitions.txt") as file:
+    REQUIRED = [tuple(line.split()) for line in file if line[0] != "#"]
 parse = functools.cache(cst.parse_module)
 _spec = importlib.util.spec_from_file_location(
     "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
@@ -395,16 +397,9 @@ def series_stages(modules, skipped=()):
     return stages
 
 
-def required_definitions():
-    lines = (TREE_ROOT / "tools" / "replaced_definitions.txt").read_text()
-    return [
-        tuple(line.split()) for line in lines.splitlines() if line[0] != "#"
-    ]
-
-
 def check_required_definitions(keras_root, layout):
     missing = []
-    for path, name in required_definitions():
+    for path, name in REQUIRED:
         file = keras_root / layout.path(path)
         body = parse(file.read_text()).body if file.is_file() else ()
         if name not in {name_of(statement) for statement in body}:
@@ -447,9 +442,7 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
         if relative == EXCLUDED_TESTS:
             # Its entries for the tests of the ops in `present` go.
             if (keras_root / target).is_file():
-                ops = [
-                    n for f, n in required_definitions() if (f, n) in present
-                ]
+                ops = [n for f, n in REQUIRED if (f, n) in present]
                 enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
                 lines = (keras_root / target).read_text().splitlines(True)
                 texts[target] = "".join(
