@@ -6,6 +6,7 @@ step; or `--keras-suite`, the tree's op suite classes added to Keras's.
 
 import argparse
 import ast
+import collections
 import contextlib
 import difflib
 import functools
@@ -366,9 +367,8 @@ def edits(directory):
 
 def series_stages(modules, skipped=()):
     by_name = {module.name: module for module in modules.values() if module}
-    uses, file_level = {}, {}
+    uses, file_level = {}, collections.defaultdict(set)
     for relative, module in modules.items():
-        file_level[relative] = set()
         for statement in module.statements if module else ():
             references = module.references(statement, by_name)
             if module.is_file_level(statement):
@@ -376,12 +376,8 @@ def series_stages(modules, skipped=()):
             elif name_of(statement):
                 uses[relative, name_of(statement)] = references
     for relative, file_edits in edits(TREE_ROOT / "keras"):
-        file_level[relative] = set()
-        uses |= {
-            (relative, e["function"]): set()
-            for e in file_edits
-            if e.get("function")
-        }
+        for function in filter(None, (e.get("function") for e in file_edits)):
+            uses[relative, function] = set()
     stages, present = [], set()
     for concern, roots in SERIES:
         if concern in skipped:
