@@ -251,12 +251,10 @@ def merge_module(module_name, release_source, tree_source):
                 body=old.body.with_changes(body=methods)
             )
         if pending:
-            first = in_place_of(
-                pending[0], pending[0].with_changes(leading_lines=())
-            )
-            items = [(s, 0) for s in [first, *pending[1:]]]
-            before[id(body[index])] = items[:-1] + [(items[-1][0], 2)]
-            pending = []
+            lines = split_comments(pending[0])[1]
+            pending[0] = pending[0].with_changes(leading_lines=lines)
+            items = [(s, 0) for s in pending[:-1]] + [(pending[-1], 2)]
+            before[id(body[index])], pending = items, []
     merged = with_additions(release, body, before, imports, pending)
     # Imports of a single name that Keras used and the merge left unused.
     used = [{name for name, _ in reads(t.code)} for t in (release, merged)]
