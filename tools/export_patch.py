@@ -1,19 +1,12 @@
-"""Writes this tree's contribution as git-format patches against Keras.
-
-Each module the tree lays over Keras becomes Keras's file with the tree's
-definitions in place of Keras's (`class Name(Name):` replaces only its
-methods), new ones just before the next replaced one, missing imports in
-the import block in isort's order, unused ones gone: merged on LibCST
-syntax trees, so comments and formatting stay. Edits files are applied
-with the overlay's `_apply_edits`; `docs/series/series.toml` splits the
-work into concerns. From the tree's root, against the installed Keras or a
-Keras or keras-openvino source tree (`--keras-root`):
-
-    python -m tools.export_patch --output keras-openvino-nan-to-num.patch
-    python -m tools.export_patch --series [--core] --keras-root ../keras
-"""
+"""Writes this tree's contribution as a git-format patch series, a patch per
+concern of `docs/series/series.toml`, against a Keras or keras-openvino
+source tree (merging modules on LibCST), ending with a keras-openvino CI
+step; or `--keras-suite`, the tree's op suite classes added to Keras's.
+`python -m tools.export_patch --series [--core] --keras-root ../keras`."""
 
 import argparse
+import ast
+import collections
 import contextlib
 import difflib
 import functools
@@ -29,133 +22,91 @@ import tomllib
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.helpers import get_full_name_for_node
-from libcst.metadata import ExpressionContext
-from libcst.metadata import ExpressionContextProvider
-from libcst.metadata import MetadataWrapper
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
-NOT_EXPORTED = {
-    "keras/__init__.py",  # The overlay, which the eager audit needs.
-    "integration_tests/openvino_eager_audit.py",
-    "integration_tests/openvino_eager_audit_test.py",
-    "keras/src/ops/numpy_test.py",  # A patch of its own: `--keras-suite`.
-}
 BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
-REPLACED_DEFINITIONS = TREE_ROOT / "tools" / "replaced_definitions.txt"
 SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
-SPEED_DIR = TREE_ROOT / "speed"
-KERAS_OPENVINO_CONFTEST = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
 with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
     SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
-FILE_LEVEL_NAMES = {None, "pytestmark"}  # Statements every stage keeps.
 BLANK = cst.EmptyLine()
-IMPORT = m.Import() | m.ImportFrom()
-
-
-def load_overlay():
-    """The overlay's helpers: named other than `keras`, it overlays nothing."""
-    path = TREE_ROOT / "keras" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("keras_overlay", path)
-    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
-    return module
-
-
-overlay = load_overlay()
+IMPORT_LINE = m.SimpleStatementLine([m.Import() | m.ImportFrom()])
+STRING = m.Expr(m.SimpleString() | m.ConcatenatedString())
+DOCSTRING = m.SimpleStatementLine([STRING])
+SUITE_FILE = "keras/src/ops/numpy_test.py"
+WORKFLOW = ".github/workflows/actions.yml"
+REQUIREMENTS = "requirements.txt"
+STEP = """
+      - name: Run keras-openvino's own tests
+        # Also when the Keras suite above has failures of its own.
+        if: ${{ !cancelled() }}
+        working-directory: ./keras-openvino
+        env:
+          # The Keras checkout, not the keras that pip installed.
+          PYTHONPATH: ../keras
+        run: pytest TARGETS
+"""
+with open(TREE_ROOT / "tools" / "replaced_definitions.txt") as file:
+    REQUIRED = [tuple(line.split()) for line in file if line[0] != "#"]
+parse = functools.cache(cst.parse_module)
+_spec = importlib.util.spec_from_file_location(
+    "keras_overlay", TREE_ROOT / "keras" / "__init__.py"
+)
+overlay = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(overlay)
 
 
 class ExportError(Exception):
     pass
 
 
-class KerasLayout:
-    """The tree's own layout: Keras's source tree."""
-
-    name = package = "keras"
-    skipped_concerns = frozenset()  # Changes the target already has.
-    excluded_tests = EXCLUDED_TESTS
-
-    def path(self, relative):
-        return relative
-
-    def rewrite(self, text):
-        return text
-
-    def with_own_files(self, keras_root, texts):
-        return texts
-
-    def describe(self, description):
-        """The PR description with `{backend}/file.py` where it is here."""
-        backend = r"\{backend\}/(\w+\.py)"
-        return re.sub(backend, lambda f: self.path(BACKEND + f[1]), description)
-
-
-class KerasOpenVINOLayout(KerasLayout):
-    """keras-openvino, the backend's home since Keras 3.16: op modules in
-    `keras_openvino/src/ops/`, the others (the trainer) in `src/`. Its
-    trainer class is `OpenVINOTrainer` on main, `Trainer` from 0.0.1 on."""
-
-    name, package = "keras-openvino", "keras_openvino"
-    skipped_concerns = frozenset({"nan-cumulative"})  # It keeps infinities.
-    excluded_tests = "excluded_tests.txt"
-
+class Layout:
     def __init__(self, root):
-        self.root = root
-        trainer = parse((root / "keras_openvino/src/trainer.py").read_text())
-        names = {name_of(statement) for statement in trainer.body}
-        self.trainer = "Trainer" if "Trainer" in names else "OpenVINOTrainer"
+        self.root, self.kov = root, (root / "keras_openvino").is_dir()
+        self.name = "keras-openvino" if self.kov else "keras"
+        self.package = self.name.replace("-", "_")
+        self.excluded_tests = EXCLUDED_TESTS
+        # keras-openvino keeps nancumsum's and nancumprod's infinities.
+        self.skipped_concerns = {"nan-cumulative"} if self.kov else set()
+        if self.kov:
+            self.excluded_tests = "excluded_tests.txt"
+            trainer = (root / "keras_openvino/src/trainer.py").read_text()
+            names = {name_of(s) for s in parse(trainer).body}
+            self.trainer = (
+                "" if "Trainer" in names else "OpenVINO"
+            ) + "Trainer"
 
     def module_path(self, name):
-        """Where the backend's module `name` goes: beside what it is about."""
         stem = name.removesuffix("_test")
-        if (self.root / f"keras_openvino/src/{stem}.py").is_file():
-            return f"keras_openvino/src/{name}"
-        return f"keras_openvino/src/ops/{name}"
+        own = (self.root / f"keras_openvino/src/{stem}.py").is_file()
+        return f"keras_openvino/src/{'' if own else 'ops/'}{name}"
 
     def path(self, relative):
-        if relative == EXCLUDED_TESTS:
-            return self.excluded_tests
-        if not relative.endswith(".py") or relative == BACKEND + "__init__.py":
-            return None
-        if relative.startswith(BACKEND):
+        if relative == EXCLUDED_TESTS or not self.kov:
+            return {EXCLUDED_TESTS: self.excluded_tests}.get(relative, relative)
+        py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
+        if py and relative.startswith(BACKEND):
             return self.module_path(relative[len(BACKEND) : -3]) + ".py"
-        # Keras's package markers stay Keras's.
-        return None if relative.startswith("keras/") else relative
-
-    def with_own_files(self, keras_root, texts):
-        # The first patch with tests brings the conftest.py they need.
-        if not (keras_root / "conftest.py").is_file():
-            tests = [
-                p for p, t in texts.items() if p.endswith("_test.py") and t
-            ]
-            conftest = KERAS_OPENVINO_CONFTEST.read_text()
-            texts["conftest.py"] = conftest if tests else None
-        return texts
+        return relative if py and not relative.startswith("keras/") else None
 
     def rewrite(self, text):
-        def module(match):
-            return self.module_path(match[1]).replace("/", ".")
-
-        text = re.sub(r"keras\.src\.backend\.openvino\.(\w+)", module, text)
+        if not self.kov:
+            return text
+        text = re.sub(
+            r"keras\.src\.backend\.openvino\.(\w+)",
+            lambda match: self.module_path(match[1]).replace("/", "."),
+            text,
+        ).replace(
+            "keras.src.backend.openvino import", "keras_openvino.src.ops import"
+        )
         text = text.replace(
             "keras_openvino.src.ops.core import get_device",
             "keras_openvino.src.utils import get_device",
-        ).replace(
-            "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 
-def layout_of(root):
-    """The layout of the source tree at `root`."""
-    if (root / "keras_openvino").is_dir():
-        return KerasOpenVINOLayout(root)
-    return KerasLayout()
-
-
 def installed_keras_root():
-    """The directory holding the installed `keras` package, and its name."""
     for name in ("keras", "keras-nightly"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             dist = importlib.metadata.distribution(name)
@@ -165,91 +116,48 @@ def installed_keras_root():
     raise ExportError("Neither keras nor keras-nightly is installed.")
 
 
-# Syntax trees do not change, so a source parsed once serves every stage.
-parse = functools.lru_cache(maxsize=None)(cst.parse_module)
-
-
 def name_of(statement):
-    """The name a definition or an assignment to a single name binds."""
     if isinstance(statement, cst.FunctionDef | cst.ClassDef):
         return statement.name.value
     assign = m.Assign([m.AssignTarget(m.Name())]) | m.AnnAssign(m.Name())
-    if not m.matches(statement, m.SimpleStatementLine([assign])):
-        return None
-    small = statement.body[0]
-    return (getattr(small, "target", None) or small.targets[0].target).value
+    if m.matches(statement, m.SimpleStatementLine([assign])):
+        small = statement.body[0]
+        return (getattr(small, "target", None) or small.targets[0].target).value
 
 
-def import_entries(node):
-    """(module, name, alias) of each name an import binds; name is None for
-    `import module`."""
-    if isinstance(node, cst.Import):
-        names = [(get_full_name_for_node(a.name), None, a) for a in node.names]
-    else:
-        module = get_full_name_for_node(node.module) if node.module else ""
-        names = [(module, a.evaluated_name, a) for a in node.names]
-    return [(module, name, a.evaluated_alias) for module, name, a in names]
+def imports(node):
+    """(module, name or None for `import module`, alias) per bound name."""
+    return [
+        (n.module or "", a.name, a.asname)
+        if isinstance(n, ast.ImportFrom)
+        else (a.name, None, a.asname)
+        for n in ast.walk(ast.parse(cst.Module([node]).code))
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    ]
 
 
 def line_imports(statement):
-    """The entries of a top-level import line, or none."""
-    if m.matches(statement, m.SimpleStatementLine([IMPORT])):
-        return import_entries(statement.body[0])
-    return []
+    return imports(statement) if m.matches(statement, IMPORT_LINE) else []
 
 
 def bound_name(entry):
-    module, name, alias = entry
-    return alias or name or module.split(".")[0]
+    return entry[2] or entry[1] or entry[0].split(".")[0]
 
 
-def is_docstring(statement):
-    string = m.Expr(m.SimpleString() | m.ConcatenatedString())
-    return m.matches(statement, m.SimpleStatementLine([string]))
-
-
-class NameReads(cst.CSTVisitor):
-    """Collects the names a node reads, as (name, None), and its
-    `name.attribute` reads: as Python's `ast` counts loads, without names
-    that imports bind or that keyword arguments give."""
-
-    def __init__(self, context):
-        super().__init__()
-        self.context, self.found = context, set()
-
-    def visit_Import(self, node):
-        return False
-
-    visit_ImportFrom = visit_Import
-
-    def visit_Arg(self, node):
-        node.value.visit(self)
-        return False
-
-    def visit_Attribute(self, node):
-        if isinstance(node.value, cst.Name):
-            self.found.add((node.value.value, node.attr.value))
-
-    def visit_Name(self, node):
-        if self.context.get(node) == ExpressionContext.LOAD:
-            self.found.add((node.value, None))
-
-
-def name_reads(module):
-    """A function giving what a node of `module` reads (`NameReads`)."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context = wrapper.resolve(ExpressionContextProvider)
-
-    def reads(node):
-        node.visit(visitor := NameReads(context))
-        return visitor.found
-
-    return reads
+def reads(code):
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.add((node.id, None))
+        elif isinstance(node, ast.Attribute) and isinstance(
+            node.value, ast.Name
+        ):
+            found.add((node.value.id, node.attr))
+    return found
 
 
 def split_comments(statement):
-    """The lines above a statement: those before the comments right above
-    it, and those comments, which belong to it."""
     lines = list(statement.leading_lines)
     start = len(lines)
     while start and lines[start - 1].comment:
@@ -258,14 +166,11 @@ def split_comments(statement):
 
 
 def in_place_of(new, old):
-    """`new` where `old` was: `old`'s blank lines, `new`'s own comments."""
     lines = split_comments(old)[0] + split_comments(new)[1]
     return new.with_changes(leading_lines=lines)
 
 
 def import_sort_key(entry):
-    """isort's order, as ruff applies it: stdlib, third party, then Keras;
-    `import` before `from`; constants, classes, then other names."""
     module, name, _ = entry
     root = module.split(".")[0]
     group = 2 if root == "keras" else int(root not in sys.stdlib_module_names)
@@ -276,68 +181,44 @@ def import_sort_key(entry):
     return group, name is not None, module.lower(), member
 
 
-def with_additions(module, body, before=None, imports=(), appended=()):
-    """`module` with `body`; `before[id(s)]`: (statement, blank lines after
-    it) to go just above s; a line for each import entry where isort's order
-    puts it; `appended` after two blank lines at the end."""
-    before, after = dict(before or {}), {}
+def with_additions(module, body, before, imports, appended):
+    after = {}
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
         key, (module_name, name, alias) = import_sort_key(entry), entry
         line = f"from {module_name} import {name}" if name else "import "
-        line += (module_name if not name else "") + (
-            f" as {alias}" * bool(alias)
-        )
+        line += (module_name if not name else "") + f" as {alias}" * bool(alias)
         line = cst.parse_statement(line + "\n")
         group = [s for k, s in placed if k[0] == key[0]]
         later = [(k[0], s) for k, s in placed if k > key]
         if later and (later[0][0] == key[0] or not group):
-            # Before the next import in order; a new group, a blank line.
             blank_lines = int(later[0][0] != key[0])
             before.setdefault(id(later[0][1]), []).append((line, blank_lines))
-        elif placed:  # After its group's last, or after all and a blank line.
+        else:
             last = (group or [s for _, s in placed])[-1]
             line = line.with_changes(leading_lines=[] if group else [BLANK])
             after.setdefault(id(last), []).append(line)
-        else:
-            before.setdefault(id(body[0]), []).append((line, 1))
     merged, footer = [], list(module.footer)
     for statement in body:
         gap, comments = split_comments(statement)
         for new, blank_lines in before.get(id(statement), []):
-            merged += [
+            merged.append(
                 new.with_changes(leading_lines=gap + [*new.leading_lines])
-            ]
+            )
             gap = [BLANK] * blank_lines
         merged.append(statement.with_changes(leading_lines=gap + comments))
         merged += after.get(id(statement), [])
-    while appended and footer and not footer[-1].comment:
-        footer.pop()
     if appended:
+        while footer and not footer[-1].comment:
+            footer.pop()
         lines = footer + [BLANK, BLANK] + split_comments(appended[0])[1]
         merged += [appended[0].with_changes(leading_lines=lines), *appended[1:]]
         footer = []
     return module.with_changes(body=merged, footer=footer)
 
 
-def merged_class(release_class, tree_class):
-    """Keras's class with the methods of the tree's `class Name(Name):`."""
-    methods = list(release_class.body.body)
-    index = {name_of(method): i for i, method in enumerate(methods)}
-    for method in tree_class.body.body:
-        if method.name.value in index:
-            i = index[method.name.value]
-            methods[i] = in_place_of(method, methods[i])
-        elif isinstance(method, cst.FunctionDef):
-            lines = [BLANK] + split_comments(method)[1]
-            methods.append(method.with_changes(leading_lines=lines))
-    body = release_class.body.with_changes(body=methods)
-    return release_class.with_changes(body=body)
-
-
 def merge_module(module_name, release_source, tree_source):
-    """Keras's module with the tree's definitions and imports merged in."""
     release, tree = parse(release_source), parse(tree_source)
     body = list(release.body)
     position = {name_of(s): i for i, s in enumerate(body) if name_of(s)}
@@ -349,34 +230,38 @@ def merge_module(module_name, release_source, tree_source):
             if entry[0] != module_name and bound_name(entry) not in known:
                 imports.append(entry)
                 known.add(bound_name(entry))
-        if line_imports(statement) or is_docstring(statement):
+        if line_imports(statement) or m.matches(statement, DOCSTRING):
             continue
-        if (name := name_of(statement)) is None:
-            line = tree.code_for_node(statement).strip().splitlines()[0]
-            raise ExportError(f"{module_name}: cannot place {line!r}.")
-        if name not in position:
+        if (name := name_of(statement)) not in position:
             pending.append(statement)
             continue
-        index, target = position[name], body[position[name]]
+        index, old = position[name], body[position[name]]
         bases = [base.value for base in getattr(statement, "bases", ())]
+        body[index] = in_place_of(statement, old)
         if any(m.matches(base, m.Name(name)) for base in bases):
-            body[index] = merged_class(target, statement)
-        else:
-            body[index] = in_place_of(statement, target)
+            methods = list(old.body.body)
+            at = {name_of(method): i for i, method in enumerate(methods)}
+            for method in statement.body.body:
+                if (i := at.get(method.name.value)) is not None:
+                    methods[i] = in_place_of(method, methods[i])
+                else:
+                    lines = [BLANK] + split_comments(method)[1]
+                    methods.append(method.with_changes(leading_lines=lines))
+            body[index] = old.with_changes(
+                body=old.body.with_changes(body=methods)
+            )
         if pending:
-            own_comments = split_comments(pending[0])[1]
-            first = pending[0].with_changes(leading_lines=own_comments)
-            items = [(s, 0) for s in [first, *pending[1:]]]
-            before[id(body[index])] = items[:-1] + [(items[-1][0], 2)]
-            pending = []
+            lines = split_comments(pending[0])[1]
+            pending[0] = pending[0].with_changes(leading_lines=lines)
+            items = [(s, 0) for s in pending[:-1]] + [(pending[-1], 2)]
+            before[id(body[index])], pending = items, []
     merged = with_additions(release, body, before, imports, pending)
     # Imports of a single name that Keras used and the merge left unused.
-    used = [{name for name, _ in name_reads(t)(t)} for t in (release, merged)]
-    unused = used[0] - used[1]
+    used = [{name for name, _ in reads(t.code)} for t in (release, merged)]
     body, carried = [], []
     for statement in merged.body:
         entries = line_imports(statement)
-        if len(entries) == 1 and bound_name(entries[0]) in unused:
+        if len(entries) == 1 and bound_name(entries[0]) in used[0] - used[1]:
             carried += statement.leading_lines  # Its comments stay.
             continue
         lines = carried + list(statement.leading_lines)
@@ -386,48 +271,40 @@ def merge_module(module_name, release_source, tree_source):
     return merged.with_changes(body=body, footer=footer).code
 
 
-def module_name_of(relative):
-    return relative[: -len(".py")].replace("/", ".").removesuffix(".__init__")
-
-
 class TreeModule:
-    """A Python file of the tree, as top-level statements."""
-
     def __init__(self, relative):
-        self.relative, self.name = relative, module_name_of(relative)
+        self.relative = relative
+        self.name = relative[:-3].replace("/", ".").removesuffix(".__init__")
         self.source = (TREE_ROOT / relative).read_text()
         self.tree = parse(self.source)
         self.statements = list(self.tree.body)
         self.defined = {name_of(s) for s in self.statements} - {None}
-        self.reads = name_reads(self.tree)
-        self.every_use = {name for name, _ in self.reads(self.tree)}
         # Names bound by imports anywhere at the top level (under `if`s too).
         self.imported = {
             bound_name(entry): entry
             for statement in self.statements
             if not isinstance(statement, cst.FunctionDef | cst.ClassDef)
-            for node in m.findall(statement, IMPORT)
-            for entry in import_entries(node)
+            for entry in imports(statement)
         }
 
+    def reads(self, statement):
+        return reads(self.tree.code_for_node(statement))
+
     def is_file_level(self, statement):
-        docstring = statement is self.statements[0] and is_docstring(statement)
-        if line_imports(statement) or docstring:
+        first = statement is self.statements[0]
+        if line_imports(statement) or first and m.matches(statement, DOCSTRING):
             return False
-        return name_of(statement) in FILE_LEVEL_NAMES
+        return name_of(statement) in (None, "pytestmark")
 
     def references(self, statement, modules):
-        """The tree's definitions, as (file, name), that `statement` uses;
-        `modules` maps module names to the tree's modules."""
-        bindings = dict(self.imported)
-        for node in m.findall(statement, IMPORT):
-            bindings |= {bound_name(e): e for e in import_entries(node)}
+        bindings = self.imported | {
+            bound_name(e): e for e in imports(statement)
+        }
         found = set()
         for name, attribute in self.reads(statement):
             if name in self.defined and name != name_of(statement):
                 found.add((self.relative, name))
                 continue
-            # Names of the tree's modules that a `from` import binds.
             source, imported, _ = bindings.get(name, ("", None, None))
             for module, wanted in (
                 (modules.get(source), imported),
@@ -438,95 +315,58 @@ class TreeModule:
         return found
 
     def stage_source(self, present):
-        """The source with only the definitions in `present` (None: it has
-        none), without the imports only dropped definitions used."""
-        named = [
+        kept = [
             s for s in self.statements if (self.relative, name_of(s)) in present
         ]
-        if not named:
+        if not kept:
             return None
-        kept = named + [s for s in self.statements if self.is_file_level(s)]
+        kept += [s for s in self.statements if self.is_file_level(s)]
         used = {name for s in kept for name, _ in self.reads(s)}
-        dropped, header = set(), None
+        head, rest, below = [*self.tree.header], [], False
         for index, statement in enumerate(self.statements):
             names = {bound_name(entry) for entry in line_imports(statement)}
-            # An import that nothing uses stays as the tree has it.
-            if names and names & self.every_use and not names & used:
-                dropped.add(id(statement))
-            elif not names and (index or not is_docstring(statement)):
-                header = header or statement
-                if not any(statement is s for s in kept):
-                    dropped.add(id(statement))
-        if not dropped:
-            return self.source
-        # The blank lines and statements kept, in order; then blank lines cut
-        # to one in the header (its imports), two below.
-        pieces, end = list(self.tree.header), None
-        for statement in self.statements:
             gap, comments = split_comments(statement)
-            pieces += gap
-            end = len(pieces) if statement is header else end
-            if id(statement) not in dropped:
-                pieces += comments + [statement.with_changes(leading_lines=())]
-        head, rest = pieces[:end], pieces[end:] + list(self.tree.footer)
-        blank = [is_blank(piece) for piece in head] + [False]
-        trailing = [BLANK] * (blank[::-1].index(False, 1) - 1)
-        body, lines = [], []
-        for piece in collapsed(head, 1) + trailing + collapsed(rest, 2):
-            if isinstance(piece, cst.EmptyLine):
-                lines.append(piece)
-            else:
-                body.append(piece.with_changes(leading_lines=lines))
-                lines = []
-        return self.tree.with_changes(header=(), body=body, footer=lines).code
-
-
-def is_blank(piece):
-    return m.matches(piece, m.EmptyLine(comment=None))
-
-
-def collapsed(pieces, limit):
-    """`pieces` with runs of blank lines cut to `limit`, none at either end."""
-    kept, run = [], 0
-    for piece in pieces:
-        run = run + 1 if is_blank(piece) else 0
-        if run <= limit and (kept or run == 0):
-            kept.append(piece)
-    while kept and is_blank(kept[-1]):
-        kept.pop()
-    return kept
+            (rest if below else head).extend(gap)
+            other = not names and (index or not m.matches(statement, DOCSTRING))
+            below = below or other
+            if names and not names & used:
+                continue
+            if not other or any(statement is s for s in kept):
+                lines = [*comments, statement.with_changes(leading_lines=())]
+                (rest if below else head).extend(lines)
+        code = cst.Module([]).code_for_node
+        head, rest = (
+            "".join(map(code, p)) for p in (head, rest + [*self.tree.footer])
+        )
+        trailing = "\n" * (len(head) - len(head.rstrip("\n")) - 1)
+        head = re.sub(r"\n\n\n+", "\n\n", head.lstrip("\n")).rstrip("\n") + "\n"
+        rest = re.sub(r"\n\n\n\n+", "\n\n\n", rest.lstrip("\n")).rstrip("\n")
+        return head + trailing + rest + "\n"
 
 
 def tree_modules():
-    """The tree's files that the export adds or merges: path -> module
-    (None for a text file)."""
     files = {}
-    for directory in ("keras", "integration_tests"):
-        for path in sorted((TREE_ROOT / directory).rglob("*")):
+    for folder in ("keras", "integration_tests"):
+        for path in sorted((TREE_ROOT / folder).rglob("*")):
             relative = path.relative_to(TREE_ROOT).as_posix()
-            if path.suffix not in (".py", ".txt") or "__pycache__" in relative:
-                continue
-            if relative not in NOT_EXPORTED:
+            skip = relative in ("keras/__init__.py", SUITE_FILE)
+            if path.suffix in (".py", ".txt") and not skip:
+                if "eager_audit" in relative or "__pycache__" in relative:
+                    continue
                 python = path.suffix == ".py"
                 files[relative] = TreeModule(relative) if python else None
     return files
 
 
-def edits(directory, suffix=".edits.toml"):
-    """Each edits file under `directory`, with its edits."""
-    for path in sorted(directory.rglob("*" + suffix)):
-        relative = path.relative_to(TREE_ROOT).as_posix()
-        yield relative, overlay._read_edits(path)
+def edits(directory):
+    for path in sorted(directory.rglob("*.edits.toml")):
+        yield path.relative_to(TREE_ROOT).as_posix(), overlay._read_edits(path)
 
 
-def series_stages(modules):
-    """For each concern, the (file, name) definitions present once it is
-    applied: its roots and previous stages' with all they use. File-level
-    statements come with their file's first definition."""
+def series_stages(modules, skipped=()):
     by_name = {module.name: module for module in modules.values() if module}
-    uses, file_level = {}, {}
+    uses, file_level = {}, collections.defaultdict(set)
     for relative, module in modules.items():
-        file_level[relative] = set()
         for statement in module.statements if module else ():
             references = module.references(statement, by_name)
             if module.is_file_level(statement):
@@ -534,17 +374,13 @@ def series_stages(modules):
             elif name_of(statement):
                 uses[relative, name_of(statement)] = references
     for relative, file_edits in edits(TREE_ROOT / "keras"):
-        file_level[relative] = set()
-        for edit in file_edits:
-            if edit.get("function"):
-                uses[relative, edit["function"]] = set()
+        for function in filter(None, (e.get("function") for e in file_edits)):
+            uses[relative, function] = set()
     stages, present = [], set()
     for concern, roots in SERIES:
-        pending = [
-            (file, name) for file, names in roots.items() for name in names
-        ]
-        for file, name in set(pending) - set(uses):
-            raise ExportError(f"{concern}: the tree has no {name} in {file}")
+        if concern in skipped:
+            continue
+        pending = [(file, n) for file, names in roots.items() for n in names]
         while pending:
             if (key := pending.pop()) not in present:
                 if not any(file == key[0] for file, _ in present):
@@ -552,38 +388,18 @@ def series_stages(modules):
                 present.add(key)
                 pending += uses[key]
         stages.append(frozenset(present))
-    if unplaced := sorted(set(uses) - present):
-        names = ", ".join(f"{file}: {name}" for file, name in unplaced)
-        raise ExportError(f"Definitions in no concern of the series: {names}")
     return stages
-
-
-def required_definitions():
-    lines = REPLACED_DEFINITIONS.read_text().splitlines()
-    return [
-        tuple(line.split()) for line in lines if line.strip()[:1] not in "#"
-    ]
 
 
 def check_required_definitions(keras_root, layout):
     missing = []
-    for path, dotted in required_definitions():
-        path, dotted = layout.path(path), layout.rewrite(dotted)
-        if not (keras_root / path).is_file():
-            missing.append(f"{path} (the file is gone) for {dotted}")
-            continue
-        scope = parse((keras_root / path).read_text()).body
-        for part in dotted.split("."):
-            found = [s for s in scope if name_of(s) == part] + [None]
-            scope = getattr(getattr(found[0], "body", ()), "body", ())
-            if found[0] is None:
-                missing.append(f"{path}: {dotted}")
-                break
+    for path, name in REQUIRED:
+        file = keras_root / layout.path(path)
+        body = parse(file.read_text()).body if file.is_file() else ()
+        if name not in {name_of(statement) for statement in body}:
+            missing.append(f"{layout.path(path)}: {name}")
     if missing:
-        raise ExportError(
-            "This Keras no longer has definitions that the tree replaces; "
-            "update the tree before exporting:\n  " + "\n  ".join(missing)
-        )
+        raise ExportError(f"Keras lacks what the tree replaces: {missing}")
 
 
 def unified_diff(relative, old_text, new_text):
@@ -594,72 +410,42 @@ def unified_diff(relative, old_text, new_text):
     return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
 
 
-def excluded_tests_text(keras_root, layout, present):
-    """The target's excluded list without the entries naming a test of an op
-    whose definition is in `present`, or None when it has no list."""
-    if not (path := keras_root / layout.excluded_tests).is_file():
-        return None
-    numpy = BACKEND + "numpy.py"
-    ops = sorted(n for f, n in required_definitions() if (f, n) in present)
-    ops = [name for name in ops if (numpy, name) in present]
-    # An entry names a test by a prefix of its id: `...::test_argmax` and
-    # its parameterized variants, not `test_nanargmax`.
-    enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
-    lines = path.read_text().splitlines(True)
-    return "".join(l for l in lines if not ops or not enabled.search(l.strip()))
-
-
-def apply_edits(text, edits, target, advice=""):
+def apply_edits(text, edits, target):
     try:
         return overlay._apply_edits(text, edits, target)
     except overlay._EditError as error:
-        raise ExportError(f"{error}{advice}") from None
+        raise ExportError(str(error)) from None
 
 
-def edited_texts(keras_root, layout, present):
-    """Each file that the tree edits, as it reads with the edits of the
-    functions in `present`: target path -> text."""
+def stage_texts(keras_root, layout, modules, present, speed_edits=()):
     texts = {}
     for relative, file_edits in edits(TREE_ROOT / "keras"):
         target = layout.path(relative.removesuffix(".edits.toml") + ".py")
-        if not (keras_root / target).is_file():
-            raise ExportError(f"{target} (the file is gone) for {relative}")
         chosen = [
             {key: layout.rewrite(value) for key, value in edit.items()}
             for edit in file_edits
-            if (relative, edit.get("function", None)) in present
+            if (relative, edit.get("function")) in present
             or not edit.get("function")
         ]
         texts[target] = (keras_root / target).read_text()
         if any(edit.get("function") for edit in chosen):
-            advice = f"; update {relative} before exporting"
-            texts[target] = apply_edits(texts[target], chosen, target, advice)
-    return texts
-
-
-def speed_patches():
-    """Each speed patch's name and edits, in order: `speed/NN-name.edits.toml`
-    edits the tree's own modules (each edit names its `module`)."""
-    return [
-        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
-        for relative, file_edits in edits(SPEED_DIR)
-    ]
-
-
-def stage_texts(keras_root, layout, modules, present, speed_edits=()):
-    """Every file the contribution touches, as it reads once the
-    definitions in `present` are in and `speed_edits` made: target path ->
-    text (None: absent)."""
-    texts = edited_texts(keras_root, layout, present)
+            texts[target] = apply_edits(texts[target], chosen, target)
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
+            continue
+        if relative == EXCLUDED_TESTS:
+            # Its entries for the tests of the ops in `present` go.
+            if (keras_root / target).is_file():
+                ops = [n for f, n in REQUIRED if (f, n) in present]
+                enabled = re.compile(rf"::test_({'|'.join(ops)})(_|$)")
+                lines = (keras_root / target).read_text().splitlines(True)
+                texts[target] = "".join(
+                    x for x in lines if not ops or not enabled.search(x.strip())
+                )
             continue
         release = texts.get(target)
         if release is None and (keras_root / target).is_file():
             release = (keras_root / target).read_text()
-        if relative == EXCLUDED_TESTS:
-            texts[target] = excluded_tests_text(keras_root, layout, present)
-            continue
         source = module.stage_source(present)
         if chosen := [e for e in speed_edits if e["module"] == relative]:
             source = source and apply_edits(source, chosen, relative)
@@ -668,178 +454,200 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
         elif release is None:
             texts[target] = layout.rewrite(source)
         else:
-            name = module_name_of(target)
+            name = target[:-3].replace("/", ".").removesuffix(".__init__")
             texts[target] = merge_module(name, release, layout.rewrite(source))
-    return layout.with_own_files(keras_root, texts)
+    if layout.kov and not (keras_root / "conftest.py").is_file():
+        tests = any(p.endswith("_test.py") and t for p, t in texts.items())
+        conftest = TREE_ROOT / "tools/series/keras_openvino_conftest.py"
+        texts["conftest.py"] = conftest.read_text() if tests else None
+    return texts
 
 
-def stage_diff(before, after):
-    return "".join(
-        unified_diff(target, before[target], after[target])
-        for target in sorted(after)
-        if after[target] != before[target]
-    )
+def speed_patches():
+    return [
+        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
+        for relative, file_edits in edits(TREE_ROOT / "speed")
+    ]
 
 
 def series_names(layout, core_only=False):
-    """The names of the series' patches for `layout`, in order."""
     names = [name for name, _ in SERIES if name not in layout.skipped_concerns]
     return names + ([] if core_only else [name for name, _ in speed_patches()])
 
 
-def contribution(keras_root, core_only=False):
-    """The layout, and the texts of the files the contribution touches
-    before it and after each patch of the series."""
-    layout = layout_of(keras_root)
+def export_series(keras_root, core_only=False):
+    layout, modules = Layout(keras_root), tree_modules()
     check_required_definitions(keras_root, layout)
-    modules = tree_modules()
-    stages = series_stages(modules)
-    # A concern the target has leaves its definitions out of every stage.
-    skipped = frozenset().union(
-        *(
-            stage - previous
-            for (name, _), previous, stage in zip(
-                SERIES, [set()] + stages, stages
-            )
-            if name in layout.skipped_concerns
-        )
-    )
-    presents = [frozenset()] + [
-        stage - skipped
-        for (name, _), stage in zip(SERIES, stages)
-        if name not in layout.skipped_concerns
-    ]
+    presents = [frozenset(), *series_stages(modules, layout.skipped_concerns)]
     texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
     applied = []
     for _, speed_edits in [] if core_only else speed_patches():
         applied += speed_edits
-        last = presents[-1]
-        texts.append(stage_texts(keras_root, layout, modules, last, applied))
-    return layout, texts
-
-
-def export_series(keras_root, core_only=False):
-    """The series as (name, description, patch text), in order: the core,
-    then (unless `core_only`) the speed patches, then the CI step."""
-    from tools import keras_suite_patch
-
-    layout, texts = contribution(keras_root, core_only)
-    names = series_names(layout, core_only)
-    series = [
-        (
-            name,
-            layout.describe((SERIES_DESCRIPTIONS / f"{name}.md").read_text()),
-            stage_diff(before, after),
+        texts.append(
+            stage_texts(keras_root, layout, modules, presents[-1], applied)
         )
-        for name, before, after in zip(names, texts, texts[1:])
-    ]
-    return series + keras_suite_patch.extra_series(keras_root, layout, series)
+    series = []
+    for name, old, new in zip(
+        series_names(layout, core_only), texts, texts[1:]
+    ):
+        description = described(name, layout)
+        diff = "".join(
+            unified_diff(target, old[target], new[target])
+            for target in sorted(new)
+            if new[target] != old[target]
+        )
+        series.append((name, description, diff))
+    if layout.kov and (keras_root / WORKFLOW).is_file():
+        series += ci_step(keras_root, series)
+    return series
 
 
-def export(keras_root):
-    """The whole contribution as one patch, speed patches included."""
-    layout, modules = layout_of(keras_root), tree_modules()
-    check_required_definitions(keras_root, layout)
-    everything = series_stages(modules)[-1]
-    speed_edits = [edit for _, edits in speed_patches() for edit in edits]
-    before = stage_texts(keras_root, layout, modules, frozenset())
-    after = stage_texts(keras_root, layout, modules, everything, speed_edits)
-    return stage_diff(before, after)
+def suite_classes():
+    body = parse((TREE_ROOT / SUITE_FILE).read_text()).body
+    names = [s.name.value for s in body if isinstance(s, cst.ClassDef)]
+    return [name for name in names if name.endswith("Test")]
+
+
+def described(name, layout=None, **fields):
+    text = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
+    for field, value in fields.items():
+        text = text.replace(f"{{{field}}}", value)
+    backend = lambda match: layout.path(BACKEND + match[1])  # noqa: E731
+    return re.sub(r"\{backend\}/(\w+\.py)", backend, text) if layout else text
+
+
+def write_suite_patch(keras_root, output_dir):
+    old = (keras_root / SUITE_FILE).read_text()
+    release = parse(old)
+    known = {bound_name(e) for s in release.body for e in line_imports(s)}
+    imports, added = [], []
+    for statement in parse((TREE_ROOT / SUITE_FILE).read_text()).body:
+        entries = line_imports(statement)
+        imports += [e for e in entries if bound_name(e) not in known]
+        known |= {bound_name(entry) for entry in entries}
+        added += [] if entries else [statement]
+    new = with_additions(release, release.body, {}, imports, added).code
+    classes = ", ".join(f"`{name}`" for name in suite_classes())
+    description = described("keras-suite", classes=classes)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "keras-suite.md").write_text(description)
+    path = output_dir / "0001-keras-suite.patch"
+    path.write_text(
+        format_patch(description, unified_diff(SUITE_FILE, old, new))
+    )
+    return path
+
+
+def ci_step(keras_root, series):
+    """keras-openvino's workflow step that runs the series' tests, after
+    `Run Tests`; and hypothesis in its requirements' testing block."""
+    added = "".join(diff for _, _, diff in series)
+    targets = " ".join(
+        folder
+        for folder in ("keras_openvino", "integration_tests")
+        if re.search(rf"^\+\+\+ b/{folder}/.*_test\.py$", added, re.M)
+    )
+    old = (keras_root / WORKFLOW).read_text()
+    lines = old.splitlines(keepends=True)
+    end = [line.strip() for line in lines].index("- name: Run Tests") + 1
+    deeper = " " * (lines[end - 1].index("-") + 1)
+    while (
+        end < len(lines)
+        and lines[end].strip()
+        and lines[end].startswith(deeper)
+    ):
+        end += 1
+    new = "".join(lines[:end]) + STEP.replace("TARGETS", targets)
+    diff = unified_diff(WORKFLOW, old, new + "".join(lines[end:]))
+    old = (keras_root / REQUIREMENTS).read_text()
+    needs = ""
+    if re.search(r"^\+(from|import) hypothesis\b", added, re.M) and not (
+        re.search(r"^hypothesis\b", old, re.M)
+    ):
+        lines = old.splitlines(keepends=True)
+        end = lines.index("# Testing\n") + 1
+        while end < len(lines) and lines[end].strip():
+            end += 1
+        new = "".join(lines[:end] + ["hypothesis\n"] + lines[end:])
+        diff += unified_diff(REQUIREMENTS, old, new)
+        needs = "\n\nThe packages only these tests import join "
+        needs += f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
+    command = f"pytest {targets}"
+    description = described("ci-package-tests", command=command, needs=needs)
+    return [("ci-package-tests", description, diff)]
+
+
+def step_command(workflow_text):
+    lines = workflow_text.splitlines()
+    step = {"env": {}}
+    for line in lines[lines.index(STEP.splitlines()[1]) + 1 :]:
+        if not line.strip():
+            break
+        key, _, value = line.strip().partition(":")
+        if not key.startswith("#") and key != "env":
+            (step["env"] if line.startswith(" " * 10) else step)[key] = (
+                value.strip()
+            )
+    return step
 
 
 def format_patch(description, diff, number=1, total=1):
-    """A patch as `git format-patch` writes one: the PR description as the
-    message, then the diff."""
     title, _, body = description.partition("\n")
     subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
     return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
 
 
 def write_series(keras_root, output_dir, core_only=False):
-    """Writes `output_dir/0001-<name>.patch`, ...; returns their paths."""
     output_dir.mkdir(parents=True, exist_ok=True)
     series = export_series(keras_root, core_only)
-    paths = []
-    for number, (name, description, diff) in enumerate(series, start=1):
-        paths.append(output_dir / f"{number:04d}-{name}.patch")
-        patch = format_patch(description, diff, number, len(series))
-        paths[-1].write_text(patch)
+    paths = [
+        output_dir / f"{i:04d}-{s[0]}.patch" for i, s in enumerate(series, 1)
+    ]
+    for number, (path, (_, description, diff)) in enumerate(zip(paths, series)):
+        path.write_text(
+            format_patch(description, diff, number + 1, len(series))
+        )
     return paths
 
 
-def check_applies(patch_paths, keras_root):
-    """Whether the patches apply, in order, to a copy of `keras_root`."""
-    layout = layout_of(keras_root)
-    patches = [pathlib.Path(path).resolve() for path in patch_paths]
-    # The package, and the other files the patches change.
-    changed = {layout.excluded_tests} | {
-        line[len("--- a/") :]
-        for patch in patches
-        for line in patch.read_text().splitlines()
-        if line.startswith("--- a/")
-    }
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = pathlib.Path(scratch)
-        shutil.copytree(keras_root / layout.package, scratch / layout.package)
-        for relative in changed:
-            source, copy = keras_root / relative, scratch / relative
-            if source.is_file() and not copy.exists():
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(source, copy)
-        for patch in patches:
-            command = ["git", "apply", str(patch)]
-            result = subprocess.run(command, cwd=scratch, capture_output=True)
-            if result.returncode:
-                return False, f"{patch}: {result.stderr.decode()}"
+def check_applies(paths, keras_root):
+    package = Layout(keras_root).package
+    with tempfile.TemporaryDirectory() as copy:
+        copy = pathlib.Path(copy)
+        shutil.copytree(keras_root / package, copy / package)
+        for path in map(pathlib.Path, paths):
+            text = path.read_text()
+            for name in re.findall(r"^diff --git a/(\S+)", text, re.M):
+                if (keras_root / name).is_file() and not (copy / name).exists():
+                    (copy / name).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(keras_root / name, copy / name)
+            command = ["git", "apply", str(path.resolve())]
+            run = subprocess.run(command, cwd=copy, capture_output=True)
+            if run.returncode:
+                return False, f"{path}: {run.stderr.decode()}"
     return True, ""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add = parser.add_argument
-    add("--output", default="keras-openvino-nan-to-num.patch")
-    add("--keras-root", type=pathlib.Path, help="Keras or keras-openvino tree")
-    add("--series", action="store_true", help="a patch per concern")
-    add("--core", action="store_true", help="with --series: no speed patches")
-    add("--output-dir", type=pathlib.Path, default="series")
-    add("--keras-suite", action="store_true", help="Keras's op suite patch")
-    add("--check", action="store_true", help="git apply to a copy of Keras")
+    for flag in ("--series", "--core", "--keras-suite", "--check"):
+        parser.add_argument(flag, action="store_true")
+    parser.add_argument("--keras-root", type=pathlib.Path)
+    parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     args = parser.parse_args()
-    if args.keras_root:
-        keras_root, description = args.keras_root.resolve(), "source tree"
-    else:
-        keras_root, description = installed_keras_root()
+    out = args.output_dir
+    if not (args.series or args.keras_suite):
+        parser.error("give --series or --keras-suite")
+    root = (args.keras_root or installed_keras_root()[0]).resolve()
     try:
-        if args.keras_suite:
-            from tools import keras_suite_patch
-
-            patch = keras_suite_patch.write_suite_patch(
-                keras_root, args.output_dir
-            )
-            paths = [patch]
-        elif args.series:
-            paths = write_series(keras_root, args.output_dir, args.core)
-        else:
-            paths = [pathlib.Path(args.output)]
-            paths[0].write_text(export(keras_root))
+        suite = args.keras_suite and [write_suite_patch(root, out)]
+        paths = suite or write_series(root, out, args.core)
     except ExportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")
-    layout = layout_of(keras_root).name
-    print(f"against {description} at {keras_root}, in {layout}'s layout.")
-    applies, message = (
-        check_applies(paths, keras_root) if args.check else (1, "")
-    )
-    if args.check:
-        print("git apply --check:", "ok" if applies else "FAILED")
-    print(message, end="", file=sys.stderr)
-    return 0 if applies else 1
+    message = check_applies(paths, root)[1] if args.check else ""
+    sys.exit(f"git apply --check failed: {message}" if message else 0)
 
 
 if __name__ == "__main__":
-    # Through the imported module, the one tools.keras_suite_patch uses, so
-    # that its ExportError is this one.
-    from tools import export_patch
-
-    sys.exit(export_patch.main())
+    sys.exit(main())
