@@ -1,13 +1,8 @@
-"""One suite runner: a check's tests from two roots, without and with the
-change, compared test by test from JUnit reports; what passes only without
-it rerun on both sides (flaky, or a regression); the tests the excluded list
-names run with it emptied (entries the change makes pass must go).
-
-    /work/main/.venv/bin/python -m tools.suite_runner CHECK [--tests] [--venv]
-"""
+"""Tests from two roots, without and with the change, compared test by test;
+one-sided failures rerun (flaky or regressed); the excluded list's tests run
+with it emptied. `python -m tools.suite_runner CHECK [--tests] [--venv]`."""
 
 import argparse
-import collections
 import dataclasses
 import datetime
 import importlib.metadata
@@ -15,7 +10,6 @@ import os
 import pathlib
 import platform
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -26,50 +20,36 @@ from tools import export_patch
 from tools import keras_suite_patch as suite_patch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PLUGINS = ROOT / "tools" / "pytest_plugins"
 UP = os.environ.get("UPSTREAM_SNAPSHOTS", ROOT.parent / "shared/upstream")
 TAG = pathlib.Path(UP, "keras-v3.15.1-250b42181c.tar.gz")
 BRANCH = pathlib.Path(UP, "keras-pluggable_backend-937c08e60a.tar.gz")
 KERAS_OPENVINO = pathlib.Path(UP, "keras-openvino-main-cba2a787ad.tar.gz")
-VENVS = dict(upstream=ROOT / ".venv-upstream", nightly=ROOT / ".venv-nightly")
-VENVS.update(keras_suite="/tmp/suite-venv-b", ci_step="/tmp/ci-venv-b")
 RERUNS, RERUN_LIMIT, LISTED = 8, 20, 10  # Failing tests rerun, listed.
+# `keras.src.x.y_test` for any path to that module's file.
+dotted = lambda p: re.sub(r"^(.*/)?(?=keras/)|\.py$", "", p).replace("/", ".")
 OUTCOMES = {"failure": "failed", "error": "error", "skipped": "skipped"}
 PACKAGES = "numpy scipy absl-py rich namex h5py optree ml-dtypes packaging"
 PACKAGES = [*PACKAGES.split(), "jax[cpu]"]
 REQUIREMENTS = (ROOT / "requirements-openvino.txt").read_text().splitlines()
 REQUIREMENTS = [r for r in REQUIREMENTS if re.match(r"(?!keras==)\w", r)]
-# At 937c08e60a, `Functional.call` passes names that no longer exist (Keras
-# #23397 over #23364): functional models fail with "NameError: name
-# 'operation_fn' is not defined". The mend is master's line,
-# `outputs = self._run_through_graph(inputs)`.
+# At 937c08e60a, `Functional.call` fails, "NameError: name 'operation_fn' is
+# not defined" (#23397 over #23364); master's line, the mend, has `(inputs)`.
 FUNCTIONAL = "keras/src/models/functional.py", r"\(\s*inputs,[^)]*\),\s*\)"
 FUNCTIONAL += ("(inputs)",)
 # There, `torch.core` is `torch.ops.core`: unmended, `import keras` fails.
 TORCH = "keras/src/backend/torch/trainer.py", r"torch\.core import"
 TORCH += ("torch.ops.core import",)
-TABLE = ["", "| run | tests | passed | failed or error | skipped |"]
-TABLE += ["|---|---:|---:|---:|---:|"]
-EXCLUDED = ["", "| excluded-list entry | before | after | after, it is |"]
-EXCLUDED += ["|---|---|---|---|"]
-
-
+# OpenVINO, no PYTHONPATH unless given: where a run starts picks its Keras.
+BASE = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+BASE["KERAS_BACKEND"] = "openvino"
+TABLE = ["", "| run | tests | passed | failing | skipped |", "|-|-:|-:|-:|-:|"]
 listed = lambda title, xs: [f"\n{title}: {len(xs)}.", *(f"- `{x}`" for x in xs)]
 only = lambda a, b: sorted(t for t in a if a[t] == "passed" != b.get(t))
 
 
-def environment(**extra):
-    """OpenVINO; on PYTHONPATH what is given, then the suite plugin's folder:
-    where a run starts decides which Keras it imports."""
-    path = [*filter(None, [extra.pop("PYTHONPATH", None)]), PLUGINS]
-    env = {**os.environ, "KERAS_BACKEND": "openvino", **extra}
-    return dict(env, PYTHONPATH=":".join(map(str, path)))
-
-
 @dataclasses.dataclass
 class Side:
-    """pytest (PATH's without `python`) from `cwd` with `env` and `args`, a
-    JUnit report and its log beside it; test ids' modules under `source`."""
+    """pytest from `cwd`; test ids' modules under `source` (or `cwd`)."""
 
     label: str
     cwd: pathlib.Path
@@ -79,8 +59,8 @@ class Side:
     source: pathlib.Path = None
 
     def pytest(self, tests, report=None, extra=()):
-        command = [self.python, "-m", "pytest"] if self.python else ["pytest"]
-        command += [*tests, "-q", "-p", "no:cacheprovider", *self.args, *extra]
+        command = [self.python, "-m", "pytest", *tests, "-q", *self.args]
+        command += ["-p", "no:cacheprovider", *extra]
         if report:
             command += [f"--junitxml={report}", "-o", "junit_family=xunit1"]
         log = open(report.with_suffix(".log") if report else os.devnull, "w")
@@ -95,32 +75,19 @@ class Side:
         return sum(self.pytest(node).wait() != 0 for _ in range(RERUNS))
 
 
-def dotted(path):
-    """`keras.src.x.y_test` for any path to that module's file."""
-    parts = pathlib.PurePath(path).with_suffix("").parts
-    if "keras" in parts:
-        parts = parts[len(parts) - parts[::-1].index("keras") - 1 :]
-    return ".".join(parts)
-
-
 def outcomes(report):
-    """test id -> passed, failed, error or skipped; a module that cannot be
-    collected (from the log) is the error "collect <module>", a run without
-    a report the error "run <name>"."""
+    """test id -> outcome; errors "collect <module>", "run <missing report>"."""
     if not report.is_file():
         return {f"run {report.stem}": "error"}
-    text = report.with_suffix(".log").read_text(errors="replace")
-    paths = re.findall(r"ERROR collecting (\S+\.py)", text)
-    paths += re.findall(r"while importing test module '([^']+\.py)'", text)
-    results = {f"collect {dotted(path)}": "error" for path in paths}
+    results = {}
     for case in ElementTree.parse(report).iter("testcase"):
-        if case.get("classname"):  # Collection errors have none.
-            test_class = case.get("classname").rpartition(".")[2]
-            test_id = f"{dotted(case.get('file') or '?')}::{test_class}"
-            outcome = "passed"
-            for child in case:
-                outcome = OUTCOMES.get(child.tag, outcome)
-            results[f"{test_id}::{case.get('name')}"] = outcome
+        module, test_class = dotted(case.get("file")), case.get("classname")
+        if not test_class:  # A module that cannot be collected.
+            results[f"collect {module}"] = "error"
+            continue
+        tags = [OUTCOMES[c.tag] for c in case if c.tag in OUTCOMES]
+        test_id = f"{module}::{test_class.split('.')[-1]}::{case.get('name')}"
+        results[test_id] = (tags or ["passed"])[-1]
     return results
 
 
@@ -142,29 +109,22 @@ def entry_outcome(entry, results):
 
 
 def report(work, sides, tests, extra=(), listings=(), runs=(), ignore=()):
-    """The record's lines and what failed: both `sides` at once; what passes
-    only before rerun on each side (the first `RERUN_LIMIT`; failing before
-    too, it is flaky); the tests the excluded list before names, with the
-    `listings` emptied; then the single `runs` (label, side, tests)."""
+    """Lines and failures: `sides`, the tests `listings` name, `runs`."""
     results, lines, failed, flaky = {}, [], [], {}
     if sides:
         files = tests if callable(tests) else lambda side: tests
         results = run_sides(sides, files, work, "suite", extra)
         old, new = results.values()
         for test in [t for t in only(old, new) if " " not in t][:RERUN_LIMIT]:
-            fails = [side.rerun(test) for side in sides[::-1]]
-            flaky.update({test: fails} if fails[1] else {})
+            after, before = [side.rerun(test) for side in sides[::-1]]
+            flaky.update({test: f"{test}: {after}, {before}"} if before else {})
         failed = [t for t in only(old, new) if t not in flaky]
         lines += listed("Pass without the change, fail with it", failed)
-        lines += listed(
-            f"Flaky: failed only with the change, then on both sides in "
-            f"{RERUNS} reruns each (failures with it, without)",
-            [f"{t}: {after}, {before}" for t, (after, before) in flaky.items()],
-        )
+        title = f"Flaky: failures in {RERUNS} reruns with it, without"
+        lines += listed(title, [*flaky.values()])
         lines += listed("Pass only with the change", only(new, old))
     if listings:
-        text = listings[0].read_text().splitlines()
-        entries = [e.strip() for e in text if e.strip() and e[0] != "#"]
+        entries = re.findall(r"^\s*([^#\s]\S*)", listings[0].read_text(), re.M)
         classes = "|".join({re.escape(e.split("::")[0]) for e in entries})
         pattern = re.compile(rf"^class ({classes})\b", re.M)
 
@@ -174,22 +134,18 @@ def report(work, sides, tests, extra=(), listings=(), runs=(), ignore=()):
             paths = [str(p.relative_to(side.cwd)) for p in paths]
             return [p for p in sorted(paths) if not p.startswith(ignore)]
 
-        env = dict(ONLY_MATCHING=" ".join(entries))  # The plugin's selection.
-        sides = [dataclasses.replace(s, env={**s.env, **env}) for s in sides]
+        select = " or ".join(f"({e.replace('::', ' and ')})" for e in entries)
         saved = [path.read_text() for path in listings]
         [path.write_text("") for path in listings]
-        # In an xdist worker, a test that crashes the plugin (`test_eigh`,
-        # which the entry `test_eig` names too) fails, not the whole run.
-        extra = ["-p", "suite_plugin", "-n", "1"]
-        extra += ["--continue-on-collection-errors"]
+        # `test_eig` names `test_eigh` too, which crashes OpenVINO: xdist.
+        extra = ["-k", select, "-n", "1", "--continue-on-collection-errors"]
         old, new = run_sides(sides, files, work, "excluded", extra).values()
         [path.write_text(text) for path, text in zip(listings, saved)]
-        lines += EXCLUDED
+        lines += ["\nExcluded-list entries, before; after; kept after:"]
         for entry in entries:
             was, now = entry_outcome(entry, old), entry_outcome(entry, new)
             kept = entry in saved[1].split()
-            state = "kept" if kept else "removed"
-            lines.append(f"| `{entry}` | {was} | {now} | {state} |")
+            lines.append(f"- `{entry}`: {was}; {now}; {kept}")
             failed += [f"{entry} must go"] * (now == "passed" != was and kept)
     for number, (label, side, tests) in enumerate(runs):
         side.pytest(tests, path := work / f"run{number}.xml").wait()
@@ -199,58 +155,46 @@ def report(work, sides, tests, extra=(), listings=(), runs=(), ignore=()):
         failed += bad
     table = [*TABLE]
     for label, one in results.items():
-        n = collections.Counter(one.values())
-        n = [len(one), n["passed"], n["failed"] + n["error"], n["skipped"]]
+        n = [*one.values()].count
+        n = [len(one), n("passed"), n("failed") + n("error"), n("skipped")]
         table.append(f"| {label} | {' | '.join(map(str, n))} |")
     return table + lines + listed("Failing", failed)[:1], failed
 
 
-def unpack(snapshot, directory, write=None):
-    """The snapshot's root folder unpacked into `directory`, with the
-    patches `write(root, folder)` writes against it applied."""
+def unpack(snapshot, directory, write=None, *mends):
+    """The snapshot's root, patches `write(root, folder)` and `mends` made."""
     directory.mkdir(parents=True, exist_ok=True)
     before = set(directory.iterdir())
     shutil.unpack_archive(snapshot, directory, filter="data")
     (root,) = set(directory.iterdir()) - before
     for patch in write(root, directory / "patches") if write else ():
         subprocess.run(["git", "apply", patch.resolve()], cwd=root, check=True)
+    for file, pattern, new in mends:
+        text = re.sub(pattern, new, (root / file).read_text())
+        (root / file).write_text(text)
     return root
-
-
-def mend(root, relative, pattern, new):
-    """Replaces `pattern` with `new` in `root/relative`; how many times."""
-    text, count = re.subn(pattern, new, (root / relative).read_text())
-    (root / relative).write_text(text)
-    return count
 
 
 def pip(python, *args):
     """pip in `python`'s venv, made when missing."""
     if not python.is_file():
-        venv = ["python3.11", "-m", "venv", python.parents[1]]
-        subprocess.run(venv, check=True)
-    command = [python, "-m", "pip", args[0], "--quiet", *args[1:]]
-    subprocess.run(command, check=True)
+        subprocess.check_call(["python3.11", "-m", "venv", python.parents[1]])
+    subprocess.check_call([python, "-m", "pip", args[0], "--quiet", *args[1:]])
 
 
 def header(title, command, started):
     """A record's first lines: command, date, commit, machine."""
     git = lambda *args: subprocess.check_output(["git", "-C", ROOT, *args])
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    cpu = pathlib.Path("/proc/cpuinfo").read_text()
-    cpu = re.findall(r"model name\s*: (.*)", cpu) + [platform.processor()]
+    commit = git("rev-parse", "HEAD").decode().strip()
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
     names = ["keras", "openvino", "numpy", "jax"]
-    names = [f"{n} {importlib.metadata.version(n)}" for n in names]
+    names = ", ".join(f"{n} {importlib.metadata.version(n)}" for n in names)
     return [
-        f"# {title}",
-        "",
-        f"- command: `{shlex.join(command)}` (from the repository's root)",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC",
-        f"- commit: {git('rev-parse', 'HEAD').decode().strip()}"
-        + " (with uncommitted changes)" * bool(dirty),
-        f"- machine: {platform.node()}, {cpu[0]}, {os.cpu_count()} cores, "
-        f"{platform.platform()}, Python {platform.python_version()}; "
-        + ", ".join(names),
+        f"# {title}\n\n- command: `{' '.join(command)}` (from the root)",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC\n- commit: {commit}",
+        f"- machine: {platform.node()}, {os.cpu_count()} cores, "
+        f"{platform.platform()}, Python {platform.python_version()}; {names}",
     ]
 
 
@@ -259,34 +203,27 @@ def release_suite(args, work):
     with only the tree's conftest.py and excluded list (the release, the
     same skips), and from the repository's root (the tree laid over it)."""
     keras = export_patch.installed_keras_root()[0]
-    tests = (keras / "keras" / "src").rglob("*_test.py")
-    modules = args.tests or sorted(dotted(p.relative_to(keras)) for p in tests)
-    # Files: a module that cannot be imported is a collection error alone.
-    files = [keras.joinpath(*m.split(".")).with_suffix(".py") for m in modules]
+    files = sorted((keras / "keras" / "src").rglob("*_test.py"))
+    modules = [keras.joinpath(*m.split(".")) for m in args.tests or ()]
+    files = [m.with_suffix(".py") for m in modules] or files
     for relative in ("conftest.py", export_patch.EXCLUDED_TESTS):
         (work / "bare" / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / relative, work / "bare" / relative)
     sides = []
-    for label, cwd, config in (
-        ("release", work / "bare", os.devnull),
-        ("tree", ROOT, ROOT / "pyproject.toml"),
-    ):
-        # The side's settings and conftest named, none looked for above the
-        # installed files (with the venv in the tree, the tree's would be).
+    for label, cwd in ("release", work / "bare"), ("tree", ROOT):
+        config = ROOT / "pyproject.toml" if label == "tree" else os.devnull
+        # Its settings and conftest named, none looked for above the wheel.
         options = ["--timeout=600", f"--confcutdir={keras}", "-p", "conftest"]
         options += [f"--rootdir={cwd}", "-c", config]
-        sides.append(Side(label, cwd, environment(), options, source=keras))
-    # One xdist worker: a test that crashes the process (linalg_test's
-    # test_eigh kills the CPU plugin) fails, a new worker runs the rest.
+        sides.append(Side(label, cwd, BASE, options, source=keras))
+    # In an xdist worker, a test that crashes OpenVINO fails, not the run.
     extra = ["--continue-on-collection-errors", "-n", "1"]
     return report(work, sides, files, extra)
 
 
-TAG_TESTS = [f"keras/src/ops/{name}_test.py" for name in ("numpy", "core")]
-TAG_TESTS += [
-    f"keras/src/backend/openvino/{name}_test.py"
-    for name in ("core", "numpy", "numpy_fuzz", "trainer")
-]
+TAG_TESTS = "ops/numpy ops/core backend/openvino/core backend/openvino/numpy"
+TAG_TESTS += " backend/openvino/numpy_fuzz backend/openvino/trainer"
+TAG_TESTS = [f"keras/src/{name}_test.py" for name in TAG_TESTS.split()]
 TAG_TESTS += ["integration_tests/openvino_nan_to_num_tabular_test.py"]
 
 
@@ -294,45 +231,32 @@ def tag(args, work):
     """Keras v3.15.1's tree (its snapshot) unpacked twice, the series applied
     to one; on OpenVINO, from each root with its conftest, the test files of
     `TAG_TESTS` a side has; the tests its excluded list names."""
-    sides = [
-        Side(label, unpack(TAG, work / label, write), environment())
-        for label, write in (
-            ("before", 0),
-            ("after", export_patch.write_series),
-        )
-    ]
+    writers = dict(before=None, after=export_patch.write_series)
+    roots = [unpack(TAG, work / side, w) for side, w in writers.items()]
+    sides = [Side(s, root, BASE) for s, root in zip(writers, roots)]
     listings = [side.cwd / export_patch.EXCLUDED_TESTS for side in sides]
     tests = args.tests or TAG_TESTS
     present = lambda side: [t for t in tests if (side.cwd / t).is_file()]
     return report(work, sides, present, ["-n", "1"], listings)
 
 
-def ci_trees(directory, series):
-    """Keras at `pluggable_backend`, `Functional.call` mended, keras-openvino
-    main beside it (with the series if `series`), as its CI has them."""
-    keras = unpack(BRANCH, directory)
-    mend(keras, *FUNCTIONAL)
-    write = export_patch.write_series if series else None
-    return keras, unpack(KERAS_OPENVINO, directory, write)
-
-
 def upstream(args, work, tests):
-    """keras-openvino's CI flow without and with the series (as a whole),
-    from the `pluggable_backend` snapshot's root with `Functional.call`
-    mended, keras-openvino main's beside it giving the conftest, excluded
-    list and KERAS_HOME: `pytest keras/src/ops/numpy_test.py` (numpy) or
-    `pytest keras` without applications and wrappers (full); the tests the
-    excluded list names; the series' own tests after it."""
-    python = pathlib.Path(args.venv or VENVS["upstream"], "bin", "python")
+    """keras-openvino's CI flow without and with the series (as a whole):
+    from the `pluggable_backend` snapshot (`Functional.call` mended), with
+    keras-openvino main's conftest, excluded list and KERAS_HOME, `pytest
+    keras/src/ops/numpy_test.py` or `pytest keras` without applications and
+    wrappers; the tests its excluded list names; the series' own tests."""
+    python = pathlib.Path(args.venv or ROOT / ".venv-upstream", "bin/python")
     pip(python, "install", *REQUIREMENTS, "rich", "namex", "optree")
-    names = ["keras", "keras-nightly", "keras-openvino"]
-    subprocess.run([python, "-m", "pip", "uninstall", "-yq", *names])
+    pip(python, "uninstall", "-y", "keras", "keras-nightly", "keras-openvino")
     sides, listings = [], []
     for label in ("before", "after"):
-        keras, openvino = ci_trees(work / label, label == "after")
+        keras = unpack(BRANCH, work / label, None, FUNCTIONAL)  # As CI has it.
+        write = export_patch.write_series if label == "after" else None
+        openvino = unpack(KERAS_OPENVINO, work / label, write)
         listings.append(openvino / "excluded_tests.txt")
         home = openvino / ".github/workflows/config"
-        env = environment(KERAS_HOME=home, PYTHONPATH=f"{openvino}:{keras}")
+        env = dict(BASE, KERAS_HOME=home, PYTHONPATH=f"{openvino}:{keras}")
         sides.append(Side(label, keras, env, (), python))
     own = dataclasses.replace(sides[1], cwd=openvino)
     runs = [("own tests", own, ["keras_openvino", "integration_tests"])]
@@ -342,8 +266,7 @@ def upstream(args, work, tests):
     return report(work, sides, tests, extra, listings, runs, ignore)
 
 
-# Suites older than Keras 3.16 call the backend's core functions from
-# `keras.src.backend`; 3.16 moved them to `keras.src.backend.ops.core`.
+# Suites before Keras 3.16 call the core functions 3.16 moved to `ops.core`.
 NIGHTLY_CONFTEST = """from keras.src import backend
 
 for name in ("cast", "convert_to_numpy", "convert_to_tensor", "is_tensor"):
@@ -355,11 +278,10 @@ if not hasattr(backend, "standardize_dtype"):
 
 
 def nightly(args, work):
-    """keras-nightly and the released keras-openvino in a venv: the series
-    exported against it and applied to a copy of keras-openvino; the pinned
-    release's numpy op suite, with a conftest restoring the pre-3.16 backend
-    names, on keras-openvino as released and patched."""
-    python = pathlib.Path(args.venv or VENVS["nightly"], "bin", "python")
+    """keras-nightly and the released keras-openvino: the series exported and
+    applied to a copy; the pinned release's numpy op suite (with pre-3.16
+    backend names restored) on keras-openvino as released and patched."""
+    python = pathlib.Path(args.venv or ROOT / ".venv-nightly", "bin/python")
     pip(python, "install", *REQUIREMENTS)
     pip(python, "install", "--upgrade", "--pre", "keras-nightly")
     pip(python, "install", "--upgrade", "--no-deps", "keras-openvino")
@@ -374,8 +296,8 @@ def nightly(args, work):
     keras = export_patch.installed_keras_root()[0]  # The pinned release.
     shutil.copy(keras / suite_patch.SUITE_FILE, suite)
     (suite / "conftest.py").write_text(NIGHTLY_CONFTEST)
-    sides = [Side("released", suite, environment(), (), python)]
-    env = environment(PYTHONPATH=scratch)
+    sides = [Side("released", suite, BASE, (), python)]
+    env = dict(BASE, PYTHONPATH=scratch)
     sides.append(Side("patched", suite, env, (), python))
     lines, failed = report(work, sides, ["numpy_test.py"])
     lines += [f"\nExport: exit {export}; applied: {applied}."]
@@ -384,48 +306,42 @@ def nightly(args, work):
 
 def keras_suite(args, work):
     """The Keras suite patch's classes on NumPy, JAX (without and with x64)
-    and torch in a copy of the `pluggable_backend` snapshot with the patch
-    and torch's import mended, and on OpenVINO from this tree; then the
-    step the series adds to keras-openvino's workflow, as it says, with
-    keras-openvino installed and the snapshot, `Functional.call` mended,
-    beside it (unmended, its graph tests fail with the NameError)."""
-    python = pathlib.Path(args.venv or VENVS["keras_suite"], "bin", "python")
+    and torch in the `pluggable_backend` snapshot, patched, torch's import
+    mended, and on OpenVINO from this tree; then the step the series adds to
+    keras-openvino's workflow, as it says, keras-openvino installed, the
+    snapshot beside it with `Functional.call` mended (else: NameError)."""
+    python = pathlib.Path(args.venv or "/tmp/suite-venv-b", "bin/python")
     write = lambda root, folder: [suite_patch.write_suite_patch(root, folder)]
-    root = unpack(BRANCH, work / "keras", write)
-    mend(root, *TORCH)
+    root = unpack(BRANCH, work / "keras", write, TORCH)
     pip(python, "install", *PACKAGES, "pytest", "torch==2.13.0")
     pip(python, "install", "--no-deps", "-e", root)
     select = " or ".join(suite_patch.suite_classes())
     tests = [suite_patch.SUITE_FILE, "-k", select]
     runs = []
     for backend, x64 in ("numpy", 0), ("jax", 0), ("jax", 1), ("torch", 0):
-        env = environment(KERAS_BACKEND=backend, JAX_ENABLE_X64=x64)
+        env = dict(BASE, KERAS_BACKEND=backend, JAX_ENABLE_X64=x64)
         label = backend + ", JAX_ENABLE_X64=1" * x64
         runs.append((label, Side(label, root, env, (), python), tests))
     pyargs = ["--pyargs", "keras.src.ops.numpy_test", "-k", select]
-    runs.append(("openvino, here", Side("", ROOT, environment()), pyargs))
-    openvino = ci_trees(work / "ci", True)[1]
-    ci = pathlib.Path(VENVS["ci_step"], "bin", "python")
-    pip(ci, "install", "openvino==2026.4.1", *PACKAGES)
-    pip(ci, "install", "-r", openvino / "requirements.txt")
-    pip(ci, "install", "-e", openvino)
+    runs.append(("openvino, here", Side("", ROOT, BASE), pyargs))
+    unpack(BRANCH, work / "ci", None, FUNCTIONAL)  # Beside keras-openvino.
+    openvino = unpack(KERAS_OPENVINO, work / "ci", export_patch.write_series)
+    ci = pathlib.Path("/tmp/ci-venv-b/bin/python")
+    requirements = ["-r", openvino / "requirements.txt", "-e", openvino]
+    pip(ci, "install", "openvino==2026.4.1", *PACKAGES, *requirements)
     workflow = (openvino / suite_patch.WORKFLOW).read_text()
     step = suite_patch.step_command(workflow)
     job = dict(re.findall(r"^      (KERAS_HOME): *(.*?) *$", workflow, re.M))
-    path = f"{ci.parent}:{os.environ['PATH']}"  # Its pytest.
-    env = environment(**job, **step["env"], PATH=path)
-    cwd, command = work / "ci" / step["working-directory"], step["run"]
-    runs.append(
-        ("CI step", Side("", cwd, env, (), ""), shlex.split(command)[1:])
-    )
+    env = dict(BASE, **job, **step["env"])
+    side = Side("", work / "ci" / step["working-directory"], env, (), ci)
+    runs.append(("CI step", side, step["run"].split()[1:]))  # `pytest ...`
     return report(work, (), (), runs=runs)
 
 
 IGNORED = ["--ignore=keras/src/applications", "--ignore=keras/src/wrappers"]
-CHECKS = dict(release_suite=[release_suite], tag=[tag], nightly=[nightly])
+CHECKS = {f.__name__: [f] for f in (release_suite, tag, nightly, keras_suite)}
 CHECKS["upstream_numpy"] = [upstream, ["keras/src/ops/numpy_test.py"]]
 CHECKS["upstream_full"] = [upstream, ["keras", *IGNORED]]
-CHECKS["keras_suite"] = [keras_suite]
 
 
 def main():
