@@ -216,6 +216,12 @@ def release_suite(args, work):
         options = ["--timeout=600", f"--confcutdir={keras}", "-p", "conftest"]
         options += [f"--rootdir={cwd}", "-c", config]
         sides.append(Side(label, cwd, BASE, options, source=keras))
+        # Each side must import its own Keras, or the check compares nothing.
+        where = [sys.executable, "-c", "import keras; print(keras.__file__)"]
+        found = subprocess.run(where, cwd=cwd, env=BASE, capture_output=True)
+        expected = str(keras if label == "release" else ROOT)
+        if not found.stdout.decode().startswith(expected):
+            sys.exit(f"{label} side imports keras from {found.stdout}")
     # In an xdist worker, a test that crashes OpenVINO fails, not the run.
     extra = ["--continue-on-collection-errors", "-n", "1"]
     return report(work, sides, files, extra)
