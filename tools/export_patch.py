@@ -22,6 +22,7 @@ import tomllib
 
 import libcst as cst
 import libcst.matchers as m
+import yaml
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 BACKEND = "keras/src/backend/openvino/"
@@ -63,18 +64,16 @@ class ExportError(Exception):
 class Layout:
     def __init__(self, root):
         self.root, self.kov = root, (root / "keras_openvino").is_dir()
-        self.name = "keras-openvino" if self.kov else "keras"
-        self.package = self.name.replace("-", "_")
         self.excluded_tests = EXCLUDED_TESTS
         # keras-openvino keeps nancumsum's and nancumprod's infinities.
         self.skipped_concerns = {"nan-cumulative"} if self.kov else set()
         if self.kov:
             self.excluded_tests = "excluded_tests.txt"
-            trainer = (root / "keras_openvino/src/trainer.py").read_text()
-            names = {name_of(s) for s in parse(trainer).body}
-            self.trainer = (
-                "" if "Trainer" in names else "OpenVINO"
-            ) + "Trainer"
+            trainer = parse(
+                (root / "keras_openvino/src/trainer.py").read_text()
+            )
+            own = "Trainer" in {name_of(s) for s in trainer.body}
+            self.trainer = "Trainer" if own else "OpenVINOTrainer"
 
     def module_path(self, name):
         stem = name.removesuffix("_test")
@@ -297,9 +296,8 @@ class TreeModule:
         return name_of(statement) in (None, "pytestmark")
 
     def references(self, statement, modules):
-        bindings = self.imported | {
-            bound_name(e): e for e in imports(statement)
-        }
+        local = {bound_name(entry): entry for entry in imports(statement)}
+        bindings = self.imported | local
         found = set()
         for name, attribute in self.reads(statement):
             if name in self.defined and name != name_of(statement):
@@ -349,10 +347,10 @@ def tree_modules():
     for folder in ("keras", "integration_tests"):
         for path in sorted((TREE_ROOT / folder).rglob("*")):
             relative = path.relative_to(TREE_ROOT).as_posix()
-            skip = relative in ("keras/__init__.py", SUITE_FILE)
-            if path.suffix in (".py", ".txt") and not skip:
-                if "eager_audit" in relative or "__pycache__" in relative:
-                    continue
+            skipped = ("keras/__init__.py", SUITE_FILE)
+            if path.suffix not in (".py", ".txt") or relative in skipped:
+                continue
+            if not re.search("eager_audit|__pycache__", relative):
                 python = path.suffix == ".py"
                 files[relative] = TreeModule(relative) if python else None
     return files
@@ -417,8 +415,8 @@ def apply_edits(text, edits, target):
         raise ExportError(str(error)) from None
 
 
-def stage_texts(keras_root, layout, modules, present, speed_edits=()):
-    texts = {}
+def stage_texts(layout, modules, present, speed_edits=()):
+    keras_root, texts = layout.root, {}
     for relative, file_edits in edits(TREE_ROOT / "keras"):
         target = layout.path(relative.removesuffix(".edits.toml") + ".py")
         chosen = [
@@ -479,26 +477,21 @@ def export_series(keras_root, core_only=False):
     layout, modules = Layout(keras_root), tree_modules()
     check_required_definitions(keras_root, layout)
     presents = [frozenset(), *series_stages(modules, layout.skipped_concerns)]
-    texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
+    texts = [stage_texts(layout, modules, p) for p in presents]
     applied = []
     for _, speed_edits in [] if core_only else speed_patches():
         applied += speed_edits
-        texts.append(
-            stage_texts(keras_root, layout, modules, presents[-1], applied)
-        )
-    series = []
-    for name, old, new in zip(
-        series_names(layout, core_only), texts, texts[1:]
-    ):
-        description = described(name, layout)
+        texts.append(stage_texts(layout, modules, presents[-1], applied))
+    series, names = [], series_names(layout, core_only)
+    for name, old, new in zip(names, texts, texts[1:]):
         diff = "".join(
             unified_diff(target, old[target], new[target])
             for target in sorted(new)
             if new[target] != old[target]
         )
-        series.append((name, description, diff))
+        series.append((name, described(name, layout), diff))
     if layout.kov and (keras_root / WORKFLOW).is_file():
-        series += ci_step(keras_root, series)
+        series += ci_step(layout, series)
     return series
 
 
@@ -508,37 +501,27 @@ def suite_classes():
     return [name for name in names if name.endswith("Test")]
 
 
-def described(name, layout=None, **fields):
+def described(name, layout, **fields):
     text = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
-    for field, value in fields.items():
-        text = text.replace(f"{{{field}}}", value)
-    backend = lambda match: layout.path(BACKEND + match[1])  # noqa: E731
-    return re.sub(r"\{backend\}/(\w+\.py)", backend, text) if layout else text
+    text = re.sub(r"\{(\w+)\}", lambda x: fields.get(x[1], x[0]), text)
+    backend = r"\{backend\}/(\w+\.py)"
+    return re.sub(backend, lambda x: layout.path(BACKEND + x[1]), text)
 
 
 def write_suite_patch(keras_root, output_dir):
+    """The tree's suite classes appended to Keras's, as a patch."""
     old = (keras_root / SUITE_FILE).read_text()
-    release = parse(old)
-    known = {bound_name(e) for s in release.body for e in line_imports(s)}
-    imports, added = [], []
-    for statement in parse((TREE_ROOT / SUITE_FILE).read_text()).body:
-        entries = line_imports(statement)
-        imports += [e for e in entries if bound_name(e) not in known]
-        known |= {bound_name(entry) for entry in entries}
-        added += [] if entries else [statement]
-    new = with_additions(release, release.body, {}, imports, added).code
+    tree = (TREE_ROOT / SUITE_FILE).read_text()
+    new = merge_module(SUITE_FILE[:-3].replace("/", "."), old, tree)
     classes = ", ".join(f"`{name}`" for name in suite_classes())
-    description = described("keras-suite", classes=classes)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    description = described("keras-suite", Layout(keras_root), classes=classes)
+    diff = unified_diff(SUITE_FILE, old, new)
+    (path,) = write_patches(output_dir, [("keras-suite", description, diff)])
     (output_dir / "keras-suite.md").write_text(description)
-    path = output_dir / "0001-keras-suite.patch"
-    path.write_text(
-        format_patch(description, unified_diff(SUITE_FILE, old, new))
-    )
     return path
 
 
-def ci_step(keras_root, series):
+def ci_step(layout, series):
     """keras-openvino's workflow step that runs the series' tests, after
     `Run Tests`; and hypothesis in its requirements' testing block."""
     added = "".join(diff for _, _, diff in series)
@@ -547,81 +530,57 @@ def ci_step(keras_root, series):
         for folder in ("keras_openvino", "integration_tests")
         if re.search(rf"^\+\+\+ b/{folder}/.*_test\.py$", added, re.M)
     )
-    old = (keras_root / WORKFLOW).read_text()
-    lines = old.splitlines(keepends=True)
-    end = [line.strip() for line in lines].index("- name: Run Tests") + 1
-    deeper = " " * (lines[end - 1].index("-") + 1)
-    while (
-        end < len(lines)
-        and lines[end].strip()
-        and lines[end].startswith(deeper)
-    ):
-        end += 1
-    new = "".join(lines[:end]) + STEP.replace("TARGETS", targets)
-    diff = unified_diff(WORKFLOW, old, new + "".join(lines[end:]))
-    old = (keras_root / REQUIREMENTS).read_text()
+    old = (layout.root / WORKFLOW).read_text()
+    step = STEP.replace("TARGETS", targets)
+    # After the `Run Tests` step: its line and the deeper ones below it.
+    tests = re.compile(r"^( *)- name: Run Tests *\n(\1 +\S.*\n)*", re.M)
+    new = tests.sub(lambda match: match[0] + step, old, count=1)
+    diff = unified_diff(WORKFLOW, old, new)
+    old = (layout.root / REQUIREMENTS).read_text()
     needs = ""
     if re.search(r"^\+(from|import) hypothesis\b", added, re.M) and not (
         re.search(r"^hypothesis\b", old, re.M)
     ):
-        lines = old.splitlines(keepends=True)
-        end = lines.index("# Testing\n") + 1
-        while end < len(lines) and lines[end].strip():
-            end += 1
-        new = "".join(lines[:end] + ["hypothesis\n"] + lines[end:])
+        testing = re.compile(r"^# Testing\n(.+\n)*", re.M)
+        new = testing.sub(lambda match: match[0] + "hypothesis\n", old, 1)
         diff += unified_diff(REQUIREMENTS, old, new)
         needs = "\n\nThe packages only these tests import join "
         needs += f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
-    command = f"pytest {targets}"
-    description = described("ci-package-tests", command=command, needs=needs)
-    return [("ci-package-tests", description, diff)]
+    name, command = "ci-package-tests", f"pytest {targets}"
+    description = described(name, layout, command=command, needs=needs)
+    return [(name, description, diff)]
 
 
 def step_command(workflow_text):
-    lines = workflow_text.splitlines()
-    step = {"env": {}}
-    for line in lines[lines.index(STEP.splitlines()[1]) + 1 :]:
-        if not line.strip():
-            break
-        key, _, value = line.strip().partition(":")
-        if not key.startswith("#") and key != "env":
-            (step["env"] if line.startswith(" " * 10) else step)[key] = (
-                value.strip()
-            )
-    return step
+    """The CI step's keys (`env`, `run`, ...) in the patched workflow."""
+    name = yaml.safe_load(STEP)[0]["name"]
+    jobs = yaml.safe_load(workflow_text)["jobs"].values()
+    return next(s for j in jobs for s in j["steps"] if s.get("name") == name)
 
 
-def format_patch(description, diff, number=1, total=1):
-    title, _, body = description.partition("\n")
-    subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
-    return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
-
-
-def write_series(keras_root, output_dir, core_only=False):
+def write_patches(output_dir, series):
     output_dir.mkdir(parents=True, exist_ok=True)
-    series = export_series(keras_root, core_only)
-    paths = [
-        output_dir / f"{i:04d}-{s[0]}.patch" for i, s in enumerate(series, 1)
-    ]
-    for number, (path, (_, description, diff)) in enumerate(zip(paths, series)):
-        path.write_text(
-            format_patch(description, diff, number + 1, len(series))
-        )
+    paths, total = [], len(series)
+    for number, (name, description, diff) in enumerate(series, 1):
+        title, _, body = description.partition("\n")
+        subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
+        paths.append(output_dir / f"{number:04d}-{name}.patch")
+        text = f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
+        paths[-1].write_text(text)
     return paths
 
 
+def write_series(keras_root, output_dir, core_only=False):
+    return write_patches(output_dir, export_series(keras_root, core_only))
+
+
 def check_applies(paths, keras_root):
-    package = Layout(keras_root).package
+    """Whether the patches apply in order to a copy of `keras_root`."""
     with tempfile.TemporaryDirectory() as copy:
-        copy = pathlib.Path(copy)
-        shutil.copytree(keras_root / package, copy / package)
-        for path in map(pathlib.Path, paths):
-            text = path.read_text()
-            for name in re.findall(r"^diff --git a/(\S+)", text, re.M):
-                if (keras_root / name).is_file() and not (copy / name).exists():
-                    (copy / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(keras_root / name, copy / name)
-            command = ["git", "apply", str(path.resolve())]
+        ignore = shutil.ignore_patterns(".git")
+        shutil.copytree(keras_root, copy, ignore=ignore, dirs_exist_ok=True)
+        for path in paths:
+            command = ["git", "apply", pathlib.Path(path).resolve()]
             run = subprocess.run(command, cwd=copy, capture_output=True)
             if run.returncode:
                 return False, f"{path}: {run.stderr.decode()}"

@@ -58,6 +58,7 @@ def test_series_applies_in_order(series, tmp_path):
         "+hypothesis"
     ]
     assert ep.step_command((copy / ep.WORKFLOW).read_text()) == {
+        "name": "Run keras-openvino's own tests",
         "if": "${{ !cancelled() }}",
         "env": {"PYTHONPATH": "../keras"},
         "working-directory": "./keras-openvino",
@@ -95,3 +96,26 @@ def test_merge_rules():
         "def a(): return h()\n\n\ndef h(): return os.sep\n\n\nclass K:\n"
         "    def f(self): return np.pi\n\n    def g(self): ops\n"
     )
+
+
+@pytest.mark.parametrize(
+    "snapshot", ["keras-pluggable_backend", "keras-v3.15.1"]
+)
+def test_suite_patch_adds_the_classes(snapshot, tmp_path):
+    root = unpack(snapshot, tmp_path / "upstream")
+    patch = ep.write_suite_patch(root, tmp_path / "out")
+    text = patch.read_text()
+    assert text.startswith("Subject: [PATCH 1/1] Tests: ")
+    assert "{classes}" not in (tmp_path / "out/keras-suite.md").read_text()
+    diff = text.split("\n---\n", 1)[1].splitlines()
+    assert [x for x in diff if x[:1] == "-"] == [f"--- a/{ep.SUITE_FILE}"]
+    subprocess.run(["git", "apply", patch], cwd=root, check=True)
+    patched = (root / ep.SUITE_FILE).read_text()
+    classes = ep.suite_classes()
+    assert {"NanToNumExactTest", "ArgmaxArgminNumpyParityTest"} <= set(classes)
+    for name in classes:
+        assert patched.count(f"\nclass {name}(testing.TestCase):") == 1
+    ruff = ep.pathlib.Path(ep.sys.executable).parent / "ruff"
+    config = ["--config", ep.TREE_ROOT / "pyproject.toml"]
+    run = subprocess.run([ruff, "check", *config, root / ep.SUITE_FILE])
+    assert run.returncode == 0

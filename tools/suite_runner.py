@@ -36,7 +36,6 @@ import zipfile
 from xml.etree import ElementTree
 
 from tools import export_patch
-from tools import keras_suite_patch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "tools" / "pytest_plugins"
@@ -608,7 +607,7 @@ def nightly(args, work):
     patches = sorted((work / "series").glob("*.patch"))
     applied = apply(scratch, patches, check=False)
     (suite := work / "suite").mkdir()
-    test = keras_suite_patch.SUITE_FILE
+    test = export_patch.SUITE_FILE
     if args.keras_source:
         source, path = f"the numpy op suite of `{args.keras_source}`", test
         path = args.keras_source / test
@@ -665,12 +664,12 @@ def keras_suite(args, work):
     packages = [*PACKAGES, "pytest", "torch==2.13.0"]
     python = venv(args.venv or VENVS["keras_suite"], packages)
     root = unpack(BRANCH, work / "keras")
-    patch = keras_suite_patch.write_suite_patch(root, work / "patch")
+    patch = export_patch.write_suite_patch(root, work / "patch")
     apply(root, [patch])
     torch = mend(root, *TORCH, TORCH_MOVED)
     pip(python, "install", "--no-deps", "-e", root)
-    select = " or ".join(keras_suite_patch.suite_classes())
-    tests = [keras_suite_patch.SUITE_FILE, "-k", select]
+    select = " or ".join(export_patch.suite_classes())
+    tests = [export_patch.SUITE_FILE, "-k", select]
     base = environment()  # Each run sets KERAS_BACKEND.
     base.pop("JAX_ENABLE_X64", None)
     runs = []
@@ -684,7 +683,7 @@ def keras_suite(args, work):
         f"mended ({torch}: `torch.core` is `torch.ops.core` there), in "
         f"`{python.parent.parent}` "
         f"({versions(python, ['numpy', 'jax', 'jaxlib', 'torch'])}); "
-        f"`pytest {keras_suite_patch.SUITE_FILE} -k '{select}'` from its root"
+        f"`pytest {export_patch.SUITE_FILE} -k '{select}'` from its root"
     ]
     if not args.skip_ci_step:
         ci = work / "ci"
@@ -695,8 +694,8 @@ def keras_suite(args, work):
         ci_python = venv(args.ci_venv, ["openvino==2026.4.1", *PACKAGES])
         pip(ci_python, "install", "-r", openvino / "requirements.txt")
         pip(ci_python, "install", "-e", openvino)
-        workflow = (openvino / keras_suite_patch.WORKFLOW).read_text()
-        step = keras_suite_patch.step_command(workflow)
+        workflow = (openvino / export_patch.WORKFLOW).read_text()
+        step = export_patch.step_command(workflow)
         job = dict(
             re.findall(r"^      (KERAS_HOME): *(.*?) *$", workflow, re.M)
         )
