@@ -55,25 +55,21 @@ _spec = importlib.util.spec_from_file_location(
 )
 overlay = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(overlay)
-
-
-class ExportError(Exception):
-    pass
+# Also what the overlay raises for an edit whose anchor Keras lacks.
+ExportError = overlay._EditError
 
 
 class Layout:
     def __init__(self, root):
         self.root, self.kov = root, (root / "keras_openvino").is_dir()
-        self.excluded_tests = EXCLUDED_TESTS
         # keras-openvino keeps nancumsum's and nancumprod's infinities.
         self.skipped_concerns = {"nan-cumulative"} if self.kov else set()
         if self.kov:
-            self.excluded_tests = "excluded_tests.txt"
-            trainer = parse(
-                (root / "keras_openvino/src/trainer.py").read_text()
-            )
-            own = "Trainer" in {name_of(s) for s in trainer.body}
-            self.trainer = "Trainer" if own else "OpenVINOTrainer"
+            trainer = (root / "keras_openvino/src/trainer.py").read_text()
+            names = {name_of(s) for s in parse(trainer).body}
+            self.trainer = (
+                "" if "Trainer" in names else "OpenVINO"
+            ) + "Trainer"
 
     def module_path(self, name):
         stem = name.removesuffix("_test")
@@ -81,8 +77,10 @@ class Layout:
         return f"keras_openvino/src/{'' if own else 'ops/'}{name}"
 
     def path(self, relative):
+        if relative == EXCLUDED_TESTS and self.kov:
+            return "excluded_tests.txt"
         if relative == EXCLUDED_TESTS or not self.kov:
-            return {EXCLUDED_TESTS: self.excluded_tests}.get(relative, relative)
+            return relative
         py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
         if py and relative.startswith(BACKEND):
             return self.module_path(relative[len(BACKEND) : -3]) + ".py"
@@ -147,12 +145,11 @@ def bound_name(entry):
 def reads(code):
     found = set()
     for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            found.add((node.id, None))
-        elif isinstance(node, ast.Attribute) and isinstance(
-            node.value, ast.Name
-        ):
-            found.add((node.value.id, node.attr))
+        match node:
+            case ast.Name(ctx=ast.Load()):
+                found.add((node.id, None))
+            case ast.Attribute(value=ast.Name()):
+                found.add((node.value.id, node.attr))
     return found
 
 
@@ -185,10 +182,9 @@ def with_additions(module, body, before, imports, appended):
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
-        key, (module_name, name, alias) = import_sort_key(entry), entry
-        line = f"from {module_name} import {name}" if name else "import "
-        line += (module_name if not name else "") + f" as {alias}" * bool(alias)
-        line = cst.parse_statement(line + "\n")
+        key, (source, name, alias) = import_sort_key(entry), entry
+        text = f"from {source} import {name}" if name else f"import {source}"
+        line = cst.parse_statement(text + f" as {alias}" * bool(alias) + "\n")
         group = [s for k, s in placed if k[0] == key[0]]
         later = [(k[0], s) for k, s in placed if k > key]
         if later and (later[0][0] == key[0] or not group):
@@ -274,8 +270,8 @@ class TreeModule:
     def __init__(self, relative):
         self.relative = relative
         self.name = relative[:-3].replace("/", ".").removesuffix(".__init__")
-        self.source = (TREE_ROOT / relative).read_text()
-        self.tree = parse(self.source)
+        self.tree = parse((TREE_ROOT / relative).read_text())
+        self.code = self.tree.code_for_node
         self.statements = list(self.tree.body)
         self.defined = {name_of(s) for s in self.statements} - {None}
         # Names bound by imports anywhere at the top level (under `if`s too).
@@ -285,9 +281,6 @@ class TreeModule:
             if not isinstance(statement, cst.FunctionDef | cst.ClassDef)
             for entry in imports(statement)
         }
-
-    def reads(self, statement):
-        return reads(self.tree.code_for_node(statement))
 
     def is_file_level(self, statement):
         first = statement is self.statements[0]
@@ -299,7 +292,7 @@ class TreeModule:
         local = {bound_name(entry): entry for entry in imports(statement)}
         bindings = self.imported | local
         found = set()
-        for name, attribute in self.reads(statement):
+        for name, attribute in reads(self.code(statement)):
             if name in self.defined and name != name_of(statement):
                 found.add((self.relative, name))
                 continue
@@ -319,7 +312,7 @@ class TreeModule:
         if not kept:
             return None
         kept += [s for s in self.statements if self.is_file_level(s)]
-        used = {name for s in kept for name, _ in self.reads(s)}
+        used = {name for s in kept for name, _ in reads(self.code(s))}
         head, rest, below = [*self.tree.header], [], False
         for index, statement in enumerate(self.statements):
             names = {bound_name(entry) for entry in line_imports(statement)}
@@ -408,13 +401,6 @@ def unified_diff(relative, old_text, new_text):
     return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
 
 
-def apply_edits(text, edits, target):
-    try:
-        return overlay._apply_edits(text, edits, target)
-    except overlay._EditError as error:
-        raise ExportError(str(error)) from None
-
-
 def stage_texts(layout, modules, present, speed_edits=()):
     keras_root, texts = layout.root, {}
     for relative, file_edits in edits(TREE_ROOT / "keras"):
@@ -427,7 +413,7 @@ def stage_texts(layout, modules, present, speed_edits=()):
         ]
         texts[target] = (keras_root / target).read_text()
         if any(edit.get("function") for edit in chosen):
-            texts[target] = apply_edits(texts[target], chosen, target)
+            texts[target] = overlay._apply_edits(texts[target], chosen, target)
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
@@ -446,7 +432,7 @@ def stage_texts(layout, modules, present, speed_edits=()):
             release = (keras_root / target).read_text()
         source = module.stage_source(present)
         if chosen := [e for e in speed_edits if e["module"] == relative]:
-            source = source and apply_edits(source, chosen, relative)
+            source = source and overlay._apply_edits(source, chosen, relative)
         if source is None or not source.strip():
             texts[target] = release  # Not in this stage, or a package marker.
         elif release is None:
