@@ -71,35 +71,30 @@ class Layout:
                 "" if "Trainer" in names else "OpenVINO"
             ) + "Trainer"
 
-    def module_path(self, name):
+    def module(self, name):
         stem = name.removesuffix("_test")
         own = (self.root / f"keras_openvino/src/{stem}.py").is_file()
-        return f"keras_openvino/src/{'' if own else 'ops/'}{name}"
+        return f"keras_openvino.src.{'' if own else 'ops.'}{name}"
 
     def path(self, relative):
-        if relative == EXCLUDED_TESTS and self.kov:
-            return "excluded_tests.txt"
         if relative == EXCLUDED_TESTS or not self.kov:
-            return relative
+            return "excluded_tests.txt" if self.kov else relative
         py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
         if py and relative.startswith(BACKEND):
-            return self.module_path(relative[len(BACKEND) : -3]) + ".py"
+            module = self.module(relative[len(BACKEND) : -3])
+            return module.replace(".", "/") + ".py"
         return relative if py and not relative.startswith("keras/") else None
 
     def rewrite(self, text):
         if not self.kov:
             return text
-        text = re.sub(
-            r"keras\.src\.backend\.openvino\.(\w+)",
-            lambda match: self.module_path(match[1]).replace("/", "."),
-            text,
-        ).replace(
+        module = r"keras\.src\.backend\.openvino\.(\w+)"
+        text = re.sub(module, lambda match: self.module(match[1]), text)
+        text = text.replace(
             "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
-        text = text.replace(
-            "keras_openvino.src.ops.core import get_device",
-            "keras_openvino.src.utils import get_device",
-        )
+        device = "keras_openvino.src.ops.core import get_device"
+        text = text.replace(device, device.replace("ops.core", "utils"))
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 
@@ -336,14 +331,13 @@ class TreeModule:
 
 
 def tree_modules():
-    files = {}
+    files, skipped = {}, ("keras/__init__.py", SUITE_FILE)
     for folder in ("keras", "integration_tests"):
         for path in sorted((TREE_ROOT / folder).rglob("*")):
             relative = path.relative_to(TREE_ROOT).as_posix()
-            skipped = ("keras/__init__.py", SUITE_FILE)
-            if path.suffix not in (".py", ".txt") or relative in skipped:
+            if relative in skipped or "eager_audit" in relative:
                 continue
-            if not re.search("eager_audit|__pycache__", relative):
+            if path.suffix in (".py", ".txt"):
                 python = path.suffix == ".py"
                 files[relative] = TreeModule(relative) if python else None
     return files
@@ -523,10 +517,9 @@ def ci_step(layout, series):
     new = tests.sub(lambda match: match[0] + step, old, count=1)
     diff = unified_diff(WORKFLOW, old, new)
     old = (layout.root / REQUIREMENTS).read_text()
+    imported = re.search(r"^\+(from|import) hypothesis\b", added, re.M)
     needs = ""
-    if re.search(r"^\+(from|import) hypothesis\b", added, re.M) and not (
-        re.search(r"^hypothesis\b", old, re.M)
-    ):
+    if imported and not re.search(r"^hypothesis\b", old, re.M):
         testing = re.compile(r"^# Testing\n(.+\n)*", re.M)
         new = testing.sub(lambda match: match[0] + "hypothesis\n", old, 1)
         diff += unified_diff(REQUIREMENTS, old, new)
@@ -580,13 +573,12 @@ def main():
     parser.add_argument("--keras-root", type=pathlib.Path)
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     args = parser.parse_args()
-    out = args.output_dir
     if not (args.series or args.keras_suite):
         parser.error("give --series or --keras-suite")
     root = (args.keras_root or installed_keras_root()[0]).resolve()
     try:
-        suite = args.keras_suite and [write_suite_patch(root, out)]
-        paths = suite or write_series(root, out, args.core)
+        suite = args.keras_suite and [write_suite_patch(root, args.output_dir)]
+        paths = suite or write_series(root, args.output_dir, args.core)
     except ExportError as error:
         sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")
