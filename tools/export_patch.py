@@ -193,9 +193,8 @@ def with_additions(module, body, before, imports, appended):
     for statement in body:
         gap, comments = split_comments(statement)
         for new, blank_lines in before.get(id(statement), []):
-            merged.append(
-                new.with_changes(leading_lines=gap + [*new.leading_lines])
-            )
+            lines = gap + [*new.leading_lines]
+            merged.append(new.with_changes(leading_lines=lines))
             gap = [BLANK] * blank_lines
         merged.append(statement.with_changes(leading_lines=gap + comments))
         merged += after.get(id(statement), [])
@@ -237,9 +236,8 @@ def merge_module(module_name, release_source, tree_source):
                 else:
                     lines = [BLANK] + split_comments(method)[1]
                     methods.append(method.with_changes(leading_lines=lines))
-            body[index] = old.with_changes(
-                body=old.body.with_changes(body=methods)
-            )
+            block = old.body.with_changes(body=methods)
+            body[index] = old.with_changes(body=block)
         if pending:
             lines = split_comments(pending[0])[1]
             pending[0] = pending[0].with_changes(leading_lines=lines)
@@ -301,9 +299,8 @@ class TreeModule:
         return found
 
     def stage_source(self, present):
-        kept = [
-            s for s in self.statements if (self.relative, name_of(s)) in present
-        ]
+        mine = {name for file, name in present if file == self.relative}
+        kept = [s for s in self.statements if name_of(s) in mine]
         if not kept:
             return None
         kept += [s for s in self.statements if self.is_file_level(s)]

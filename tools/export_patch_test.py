@@ -1,4 +1,4 @@
-"""The series against `../shared/upstream/`'s snapshots; the merge rules."""
+"""Series and suite patches against `../shared/upstream/`; the merge rules."""
 
 import shutil
 import subprocess
