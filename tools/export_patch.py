@@ -22,6 +22,7 @@ import tomllib
 
 import libcst as cst
 import libcst.matchers as m
+import yaml
 
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 BACKEND = "keras/src/backend/openvino/"
@@ -54,55 +55,46 @@ _spec = importlib.util.spec_from_file_location(
 )
 overlay = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(overlay)
-
-
-class ExportError(Exception):
-    pass
+# Also what the overlay raises for an edit whose anchor Keras lacks.
+ExportError = overlay._EditError
 
 
 class Layout:
     def __init__(self, root):
         self.root, self.kov = root, (root / "keras_openvino").is_dir()
-        self.name = "keras-openvino" if self.kov else "keras"
-        self.package = self.name.replace("-", "_")
-        self.excluded_tests = EXCLUDED_TESTS
         # keras-openvino keeps nancumsum's and nancumprod's infinities.
         self.skipped_concerns = {"nan-cumulative"} if self.kov else set()
         if self.kov:
-            self.excluded_tests = "excluded_tests.txt"
             trainer = (root / "keras_openvino/src/trainer.py").read_text()
             names = {name_of(s) for s in parse(trainer).body}
             self.trainer = (
                 "" if "Trainer" in names else "OpenVINO"
             ) + "Trainer"
 
-    def module_path(self, name):
+    def module(self, name):
         stem = name.removesuffix("_test")
         own = (self.root / f"keras_openvino/src/{stem}.py").is_file()
-        return f"keras_openvino/src/{'' if own else 'ops/'}{name}"
+        return f"keras_openvino.src.{'' if own else 'ops.'}{name}"
 
     def path(self, relative):
         if relative == EXCLUDED_TESTS or not self.kov:
-            return {EXCLUDED_TESTS: self.excluded_tests}.get(relative, relative)
+            return "excluded_tests.txt" if self.kov else relative
         py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
         if py and relative.startswith(BACKEND):
-            return self.module_path(relative[len(BACKEND) : -3]) + ".py"
+            module = self.module(relative[len(BACKEND) : -3])
+            return module.replace(".", "/") + ".py"
         return relative if py and not relative.startswith("keras/") else None
 
     def rewrite(self, text):
         if not self.kov:
             return text
-        text = re.sub(
-            r"keras\.src\.backend\.openvino\.(\w+)",
-            lambda match: self.module_path(match[1]).replace("/", "."),
-            text,
-        ).replace(
+        module = r"keras\.src\.backend\.openvino\.(\w+)"
+        text = re.sub(module, lambda match: self.module(match[1]), text)
+        text = text.replace(
             "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
-        text = text.replace(
-            "keras_openvino.src.ops.core import get_device",
-            "keras_openvino.src.utils import get_device",
-        )
+        device = "keras_openvino.src.ops.core import get_device"
+        text = text.replace(device, device.replace("ops.core", "utils"))
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 
@@ -148,12 +140,11 @@ def bound_name(entry):
 def reads(code):
     found = set()
     for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            found.add((node.id, None))
-        elif isinstance(node, ast.Attribute) and isinstance(
-            node.value, ast.Name
-        ):
-            found.add((node.value.id, node.attr))
+        match node:
+            case ast.Name(ctx=ast.Load()):
+                found.add((node.id, None))
+            case ast.Attribute(value=ast.Name()):
+                found.add((node.value.id, node.attr))
     return found
 
 
@@ -186,10 +177,9 @@ def with_additions(module, body, before, imports, appended):
     placed = [(import_sort_key(e), s) for s in body for e in line_imports(s)]
     placed.sort(key=lambda pair: pair[0])
     for entry in sorted(imports, key=import_sort_key):
-        key, (module_name, name, alias) = import_sort_key(entry), entry
-        line = f"from {module_name} import {name}" if name else "import "
-        line += (module_name if not name else "") + f" as {alias}" * bool(alias)
-        line = cst.parse_statement(line + "\n")
+        key, (source, name, alias) = import_sort_key(entry), entry
+        text = f"from {source} import {name}" if name else f"import {source}"
+        line = cst.parse_statement(text + f" as {alias}" * bool(alias) + "\n")
         group = [s for k, s in placed if k[0] == key[0]]
         later = [(k[0], s) for k, s in placed if k > key]
         if later and (later[0][0] == key[0] or not group):
@@ -203,9 +193,8 @@ def with_additions(module, body, before, imports, appended):
     for statement in body:
         gap, comments = split_comments(statement)
         for new, blank_lines in before.get(id(statement), []):
-            merged.append(
-                new.with_changes(leading_lines=gap + [*new.leading_lines])
-            )
+            lines = gap + [*new.leading_lines]
+            merged.append(new.with_changes(leading_lines=lines))
             gap = [BLANK] * blank_lines
         merged.append(statement.with_changes(leading_lines=gap + comments))
         merged += after.get(id(statement), [])
@@ -247,9 +236,8 @@ def merge_module(module_name, release_source, tree_source):
                 else:
                     lines = [BLANK] + split_comments(method)[1]
                     methods.append(method.with_changes(leading_lines=lines))
-            body[index] = old.with_changes(
-                body=old.body.with_changes(body=methods)
-            )
+            block = old.body.with_changes(body=methods)
+            body[index] = old.with_changes(body=block)
         if pending:
             lines = split_comments(pending[0])[1]
             pending[0] = pending[0].with_changes(leading_lines=lines)
@@ -275,8 +263,8 @@ class TreeModule:
     def __init__(self, relative):
         self.relative = relative
         self.name = relative[:-3].replace("/", ".").removesuffix(".__init__")
-        self.source = (TREE_ROOT / relative).read_text()
-        self.tree = parse(self.source)
+        self.tree = parse((TREE_ROOT / relative).read_text())
+        self.code = self.tree.code_for_node
         self.statements = list(self.tree.body)
         self.defined = {name_of(s) for s in self.statements} - {None}
         # Names bound by imports anywhere at the top level (under `if`s too).
@@ -287,9 +275,6 @@ class TreeModule:
             for entry in imports(statement)
         }
 
-    def reads(self, statement):
-        return reads(self.tree.code_for_node(statement))
-
     def is_file_level(self, statement):
         first = statement is self.statements[0]
         if line_imports(statement) or first and m.matches(statement, DOCSTRING):
@@ -297,11 +282,10 @@ class TreeModule:
         return name_of(statement) in (None, "pytestmark")
 
     def references(self, statement, modules):
-        bindings = self.imported | {
-            bound_name(e): e for e in imports(statement)
-        }
+        local = {bound_name(entry): entry for entry in imports(statement)}
+        bindings = self.imported | local
         found = set()
-        for name, attribute in self.reads(statement):
+        for name, attribute in reads(self.code(statement)):
             if name in self.defined and name != name_of(statement):
                 found.add((self.relative, name))
                 continue
@@ -315,13 +299,12 @@ class TreeModule:
         return found
 
     def stage_source(self, present):
-        kept = [
-            s for s in self.statements if (self.relative, name_of(s)) in present
-        ]
+        mine = {name for file, name in present if file == self.relative}
+        kept = [s for s in self.statements if name_of(s) in mine]
         if not kept:
             return None
         kept += [s for s in self.statements if self.is_file_level(s)]
-        used = {name for s in kept for name, _ in self.reads(s)}
+        used = {name for s in kept for name, _ in reads(self.code(s))}
         head, rest, below = [*self.tree.header], [], False
         for index, statement in enumerate(self.statements):
             names = {bound_name(entry) for entry in line_imports(statement)}
@@ -345,14 +328,13 @@ class TreeModule:
 
 
 def tree_modules():
-    files = {}
+    files, skipped = {}, ("keras/__init__.py", SUITE_FILE)
     for folder in ("keras", "integration_tests"):
         for path in sorted((TREE_ROOT / folder).rglob("*")):
             relative = path.relative_to(TREE_ROOT).as_posix()
-            skip = relative in ("keras/__init__.py", SUITE_FILE)
-            if path.suffix in (".py", ".txt") and not skip:
-                if "eager_audit" in relative or "__pycache__" in relative:
-                    continue
+            if relative in skipped or "eager_audit" in relative:
+                continue
+            if path.suffix in (".py", ".txt"):
                 python = path.suffix == ".py"
                 files[relative] = TreeModule(relative) if python else None
     return files
@@ -410,15 +392,8 @@ def unified_diff(relative, old_text, new_text):
     return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
 
 
-def apply_edits(text, edits, target):
-    try:
-        return overlay._apply_edits(text, edits, target)
-    except overlay._EditError as error:
-        raise ExportError(str(error)) from None
-
-
-def stage_texts(keras_root, layout, modules, present, speed_edits=()):
-    texts = {}
+def stage_texts(layout, modules, present, speed_edits=()):
+    keras_root, texts = layout.root, {}
     for relative, file_edits in edits(TREE_ROOT / "keras"):
         target = layout.path(relative.removesuffix(".edits.toml") + ".py")
         chosen = [
@@ -429,7 +404,7 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
         ]
         texts[target] = (keras_root / target).read_text()
         if any(edit.get("function") for edit in chosen):
-            texts[target] = apply_edits(texts[target], chosen, target)
+            texts[target] = overlay._apply_edits(texts[target], chosen, target)
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
@@ -448,7 +423,7 @@ def stage_texts(keras_root, layout, modules, present, speed_edits=()):
             release = (keras_root / target).read_text()
         source = module.stage_source(present)
         if chosen := [e for e in speed_edits if e["module"] == relative]:
-            source = source and apply_edits(source, chosen, relative)
+            source = source and overlay._apply_edits(source, chosen, relative)
         if source is None or not source.strip():
             texts[target] = release  # Not in this stage, or a package marker.
         elif release is None:
@@ -479,26 +454,21 @@ def export_series(keras_root, core_only=False):
     layout, modules = Layout(keras_root), tree_modules()
     check_required_definitions(keras_root, layout)
     presents = [frozenset(), *series_stages(modules, layout.skipped_concerns)]
-    texts = [stage_texts(keras_root, layout, modules, p) for p in presents]
+    texts = [stage_texts(layout, modules, p) for p in presents]
     applied = []
     for _, speed_edits in [] if core_only else speed_patches():
         applied += speed_edits
-        texts.append(
-            stage_texts(keras_root, layout, modules, presents[-1], applied)
-        )
-    series = []
-    for name, old, new in zip(
-        series_names(layout, core_only), texts, texts[1:]
-    ):
-        description = described(name, layout)
+        texts.append(stage_texts(layout, modules, presents[-1], applied))
+    series, names = [], series_names(layout, core_only)
+    for name, old, new in zip(names, texts, texts[1:]):
         diff = "".join(
             unified_diff(target, old[target], new[target])
             for target in sorted(new)
             if new[target] != old[target]
         )
-        series.append((name, description, diff))
+        series.append((name, described(name, layout), diff))
     if layout.kov and (keras_root / WORKFLOW).is_file():
-        series += ci_step(keras_root, series)
+        series += ci_step(layout, series)
     return series
 
 
@@ -508,37 +478,27 @@ def suite_classes():
     return [name for name in names if name.endswith("Test")]
 
 
-def described(name, layout=None, **fields):
+def described(name, layout, **fields):
     text = (SERIES_DESCRIPTIONS / f"{name}.md").read_text()
-    for field, value in fields.items():
-        text = text.replace(f"{{{field}}}", value)
-    backend = lambda match: layout.path(BACKEND + match[1])  # noqa: E731
-    return re.sub(r"\{backend\}/(\w+\.py)", backend, text) if layout else text
+    text = re.sub(r"\{(\w+)\}", lambda x: fields.get(x[1], x[0]), text)
+    backend = r"\{backend\}/(\w+\.py)"
+    return re.sub(backend, lambda x: layout.path(BACKEND + x[1]), text)
 
 
 def write_suite_patch(keras_root, output_dir):
+    """The tree's suite classes appended to Keras's, as a patch."""
     old = (keras_root / SUITE_FILE).read_text()
-    release = parse(old)
-    known = {bound_name(e) for s in release.body for e in line_imports(s)}
-    imports, added = [], []
-    for statement in parse((TREE_ROOT / SUITE_FILE).read_text()).body:
-        entries = line_imports(statement)
-        imports += [e for e in entries if bound_name(e) not in known]
-        known |= {bound_name(entry) for entry in entries}
-        added += [] if entries else [statement]
-    new = with_additions(release, release.body, {}, imports, added).code
+    tree = (TREE_ROOT / SUITE_FILE).read_text()
+    new = merge_module(SUITE_FILE[:-3].replace("/", "."), old, tree)
     classes = ", ".join(f"`{name}`" for name in suite_classes())
-    description = described("keras-suite", classes=classes)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    description = described("keras-suite", Layout(keras_root), classes=classes)
+    diff = unified_diff(SUITE_FILE, old, new)
+    (path,) = write_patches(output_dir, [("keras-suite", description, diff)])
     (output_dir / "keras-suite.md").write_text(description)
-    path = output_dir / "0001-keras-suite.patch"
-    path.write_text(
-        format_patch(description, unified_diff(SUITE_FILE, old, new))
-    )
     return path
 
 
-def ci_step(keras_root, series):
+def ci_step(layout, series):
     """keras-openvino's workflow step that runs the series' tests, after
     `Run Tests`; and hypothesis in its requirements' testing block."""
     added = "".join(diff for _, _, diff in series)
@@ -547,81 +507,56 @@ def ci_step(keras_root, series):
         for folder in ("keras_openvino", "integration_tests")
         if re.search(rf"^\+\+\+ b/{folder}/.*_test\.py$", added, re.M)
     )
-    old = (keras_root / WORKFLOW).read_text()
-    lines = old.splitlines(keepends=True)
-    end = [line.strip() for line in lines].index("- name: Run Tests") + 1
-    deeper = " " * (lines[end - 1].index("-") + 1)
-    while (
-        end < len(lines)
-        and lines[end].strip()
-        and lines[end].startswith(deeper)
-    ):
-        end += 1
-    new = "".join(lines[:end]) + STEP.replace("TARGETS", targets)
-    diff = unified_diff(WORKFLOW, old, new + "".join(lines[end:]))
-    old = (keras_root / REQUIREMENTS).read_text()
+    old = (layout.root / WORKFLOW).read_text()
+    step = STEP.replace("TARGETS", targets)
+    # After the `Run Tests` step: its line and the deeper ones below it.
+    tests = re.compile(r"^( *)- name: Run Tests *\n(\1 +\S.*\n)*", re.M)
+    new = tests.sub(lambda match: match[0] + step, old, count=1)
+    diff = unified_diff(WORKFLOW, old, new)
+    old = (layout.root / REQUIREMENTS).read_text()
+    imported = re.search(r"^\+(from|import) hypothesis\b", added, re.M)
     needs = ""
-    if re.search(r"^\+(from|import) hypothesis\b", added, re.M) and not (
-        re.search(r"^hypothesis\b", old, re.M)
-    ):
-        lines = old.splitlines(keepends=True)
-        end = lines.index("# Testing\n") + 1
-        while end < len(lines) and lines[end].strip():
-            end += 1
-        new = "".join(lines[:end] + ["hypothesis\n"] + lines[end:])
+    if imported and not re.search(r"^hypothesis\b", old, re.M):
+        testing = re.compile(r"^# Testing\n(.+\n)*", re.M)
+        new = testing.sub(lambda match: match[0] + "hypothesis\n", old, 1)
         diff += unified_diff(REQUIREMENTS, old, new)
         needs = "\n\nThe packages only these tests import join "
         needs += f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
-    command = f"pytest {targets}"
-    description = described("ci-package-tests", command=command, needs=needs)
-    return [("ci-package-tests", description, diff)]
+    name, command = "ci-package-tests", f"pytest {targets}"
+    description = described(name, layout, command=command, needs=needs)
+    return [(name, description, diff)]
 
 
 def step_command(workflow_text):
-    lines = workflow_text.splitlines()
-    step = {"env": {}}
-    for line in lines[lines.index(STEP.splitlines()[1]) + 1 :]:
-        if not line.strip():
-            break
-        key, _, value = line.strip().partition(":")
-        if not key.startswith("#") and key != "env":
-            (step["env"] if line.startswith(" " * 10) else step)[key] = (
-                value.strip()
-            )
-    return step
+    """The CI step's keys (`env`, `run`, ...) in the patched workflow."""
+    name = yaml.safe_load(STEP)[0]["name"]
+    jobs = yaml.safe_load(workflow_text)["jobs"].values()
+    return next(s for j in jobs for s in j["steps"] if s.get("name") == name)
 
 
-def format_patch(description, diff, number=1, total=1):
-    title, _, body = description.partition("\n")
-    subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
-    return f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
-
-
-def write_series(keras_root, output_dir, core_only=False):
+def write_patches(output_dir, series):
     output_dir.mkdir(parents=True, exist_ok=True)
-    series = export_series(keras_root, core_only)
-    paths = [
-        output_dir / f"{i:04d}-{s[0]}.patch" for i, s in enumerate(series, 1)
-    ]
-    for number, (path, (_, description, diff)) in enumerate(zip(paths, series)):
-        path.write_text(
-            format_patch(description, diff, number + 1, len(series))
-        )
+    paths, total = [], len(series)
+    for number, (name, description, diff) in enumerate(series, 1):
+        title, _, body = description.partition("\n")
+        subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
+        paths.append(output_dir / f"{number:04d}-{name}.patch")
+        text = f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
+        paths[-1].write_text(text)
     return paths
 
 
+def write_series(keras_root, output_dir, core_only=False):
+    return write_patches(output_dir, export_series(keras_root, core_only))
+
+
 def check_applies(paths, keras_root):
-    package = Layout(keras_root).package
+    """Whether the patches apply in order to a copy of `keras_root`."""
     with tempfile.TemporaryDirectory() as copy:
-        copy = pathlib.Path(copy)
-        shutil.copytree(keras_root / package, copy / package)
-        for path in map(pathlib.Path, paths):
-            text = path.read_text()
-            for name in re.findall(r"^diff --git a/(\S+)", text, re.M):
-                if (keras_root / name).is_file() and not (copy / name).exists():
-                    (copy / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(keras_root / name, copy / name)
-            command = ["git", "apply", str(path.resolve())]
+        ignore = shutil.ignore_patterns(".git")
+        shutil.copytree(keras_root, copy, ignore=ignore, dirs_exist_ok=True)
+        for path in paths:
+            command = ["git", "apply", pathlib.Path(path).resolve()]
             run = subprocess.run(command, cwd=copy, capture_output=True)
             if run.returncode:
                 return False, f"{path}: {run.stderr.decode()}"
@@ -635,13 +570,12 @@ def main():
     parser.add_argument("--keras-root", type=pathlib.Path)
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
     args = parser.parse_args()
-    out = args.output_dir
     if not (args.series or args.keras_suite):
         parser.error("give --series or --keras-suite")
     root = (args.keras_root or installed_keras_root()[0]).resolve()
     try:
-        suite = args.keras_suite and [write_suite_patch(root, out)]
-        paths = suite or write_series(root, out, args.core)
+        suite = args.keras_suite and [write_suite_patch(root, args.output_dir)]
+        paths = suite or write_series(root, args.output_dir, args.core)
     except ExportError as error:
         sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")

@@ -1,4 +1,4 @@
-"""The series against `../shared/upstream/`'s snapshots; the merge rules."""
+"""Series and suite patches against `../shared/upstream/`; the merge rules."""
 
 import shutil
 import subprocess
@@ -22,22 +22,17 @@ def series(request, tmp_path_factory):
     return root, ep.write_series(root, tmp_path_factory.mktemp("series"))
 
 
-def applied(root, paths, copy):
-    copy = shutil.copytree(root, copy)
-    for path in paths:
-        for check in (["--check"], []):
-            run = subprocess.run(["git", "apply", *check, path], cwd=copy)
-            assert run.returncode == 0, path.name
-    return copy
-
-
 def test_series_applies_in_order(series, tmp_path):
     root, paths = series
     layout = ep.Layout(root)
     names = ep.series_names(layout) + ["ci-package-tests"] * layout.kov
     assert [p.name[5:-6] for p in paths] == names
     assert ("nan-cumulative" in names) != layout.kov
-    copy = applied(root, paths, tmp_path / "copy")
+    copy = shutil.copytree(root, tmp_path / "copy")
+    for path in paths:
+        for check in (["--check"], []):
+            run = subprocess.run(["git", "apply", *check, path], cwd=copy)
+            assert run.returncode == 0, path.name
     assert ep.check_applies(paths, root) == (True, "")
     assert not ep.check_applies(paths, copy)[0]  # Applied already.
     if not layout.kov:
@@ -53,11 +48,10 @@ def test_series_applies_in_order(series, tmp_path):
     assert "keras.src.backend.openvino" not in text and "{backend}" not in text
     diff = paths[-1].read_text().split("\n---\n", 1)[1].splitlines()
     step = ep.STEP.replace("TARGETS", "keras_openvino integration_tests")
-    changes = [x for x in diff if x[:1] in "+-" and x[:3] not in "+++---"]
-    assert changes == [f"+{x}" for x in step.splitlines() if x] + [
-        "+hypothesis"
-    ]
+    added = [f"+{x}" for x in step.splitlines() if x] + ["+hypothesis"]
+    assert [x for x in diff if x[:1] in "+-" and x[:3] not in "+++---"] == added
     assert ep.step_command((copy / ep.WORKFLOW).read_text()) == {
+        "name": "Run keras-openvino's own tests",
         "if": "${{ !cancelled() }}",
         "env": {"PYTHONPATH": "../keras"},
         "working-directory": "./keras-openvino",
@@ -73,12 +67,11 @@ def test_series_applies_in_order(series, tmp_path):
         ("ops/numpy.py", "\ndef nan_to_num(", "\ndef nan2num(", "nan_to_num"),
         ("trainer.py", "(ov_model, get_device())", "(ov_model)", "anchor"),
     ]:
-        source = shutil.copytree(root, tmp_path / match) / "keras_openvino/src"
-        (source / path).write_text(
-            (source / path).read_text().replace(old, new)
-        )
+        broken = shutil.copytree(root, tmp_path / match)
+        file = broken / "keras_openvino/src" / path
+        file.write_text(file.read_text().replace(old, new))
         with pytest.raises(ep.ExportError, match=match):
-            ep.write_series(source.parent.parent, tmp_path / "out")
+            ep.write_series(broken, tmp_path / "out")
 
 
 RELEASE = "import math\n\nimport numpy as np\n\n\ndef a(): return math.pi\n"
@@ -95,3 +88,25 @@ def test_merge_rules():
         "def a(): return h()\n\n\ndef h(): return os.sep\n\n\nclass K:\n"
         "    def f(self): return np.pi\n\n    def g(self): ops\n"
     )
+
+
+@pytest.mark.parametrize(
+    "snapshot", ["keras-pluggable_backend", "keras-v3.15.1"]
+)
+def test_suite_patch_adds_the_classes(snapshot, tmp_path):
+    root = unpack(snapshot, tmp_path / "upstream")
+    patch = ep.write_suite_patch(root, tmp_path / "out")
+    text = patch.read_text()
+    assert text.startswith("Subject: [PATCH 1/1] Tests: ")
+    assert "{classes}" not in (tmp_path / "out/keras-suite.md").read_text()
+    diff = text.split("\n---\n", 1)[1].splitlines()
+    assert [x for x in diff if x[:1] == "-"] == [f"--- a/{ep.SUITE_FILE}"]
+    subprocess.run(["git", "apply", patch], cwd=root, check=True)
+    patched = (root / ep.SUITE_FILE).read_text()
+    classes = ep.suite_classes()
+    assert {"NanToNumExactTest", "ArgmaxArgminNumpyParityTest"} <= set(classes)
+    for name in classes:
+        assert patched.count(f"\nclass {name}(testing.TestCase):") == 1
+    ruff = ep.pathlib.Path(ep.sys.executable).parent / "ruff"
+    config = ["--config", ep.TREE_ROOT / "pyproject.toml"]
+    subprocess.run([ruff, "check", *config, root / ep.SUITE_FILE], check=True)

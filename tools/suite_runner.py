@@ -17,7 +17,6 @@ import tempfile
 from xml.etree import ElementTree
 
 from tools import export_patch
-from tools import keras_suite_patch as suite_patch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UP = os.environ.get("UPSTREAM_SNAPSHOTS", ROOT.parent / "shared/upstream")
@@ -300,7 +299,7 @@ def nightly(args, work):
     applied = not any(subprocess.run(c, cwd=scratch).returncode for c in git)
     (suite := work / "suite").mkdir()
     keras = export_patch.installed_keras_root()[0]  # The pinned release.
-    shutil.copy(keras / suite_patch.SUITE_FILE, suite)
+    shutil.copy(keras / export_patch.SUITE_FILE, suite)
     (suite / "conftest.py").write_text(NIGHTLY_CONFTEST)
     sides = [Side("released", suite, BASE, (), python)]
     env = dict(BASE, PYTHONPATH=scratch)
@@ -317,12 +316,12 @@ def keras_suite(args, work):
     keras-openvino's workflow, as it says, keras-openvino installed, the
     snapshot beside it with `Functional.call` mended (else: NameError)."""
     python = pathlib.Path(args.venv or "/tmp/suite-venv-b", "bin/python")
-    write = lambda root, folder: [suite_patch.write_suite_patch(root, folder)]
+    write = lambda root, folder: [export_patch.write_suite_patch(root, folder)]
     root = unpack(BRANCH, work / "keras", write, TORCH)
     pip(python, "install", *PACKAGES, "pytest", "torch==2.13.0")
     pip(python, "install", "--no-deps", "-e", root)
-    select = " or ".join(suite_patch.suite_classes())
-    tests = [suite_patch.SUITE_FILE, "-k", select]
+    select = " or ".join(export_patch.suite_classes())
+    tests = [export_patch.SUITE_FILE, "-k", select]
     runs = []
     for backend, x64 in ("numpy", 0), ("jax", 0), ("jax", 1), ("torch", 0):
         env = dict(BASE, KERAS_BACKEND=backend, JAX_ENABLE_X64=x64)
@@ -335,8 +334,8 @@ def keras_suite(args, work):
     ci = pathlib.Path("/tmp/ci-venv-b/bin/python")
     requirements = ["-r", openvino / "requirements.txt", "-e", openvino]
     pip(ci, "install", "openvino==2026.4.1", *PACKAGES, *requirements)
-    workflow = (openvino / suite_patch.WORKFLOW).read_text()
-    step = suite_patch.step_command(workflow)
+    workflow = (openvino / export_patch.WORKFLOW).read_text()
+    step = export_patch.step_command(workflow)
     job = dict(re.findall(r"^      (KERAS_HOME): *(.*?) *$", workflow, re.M))
     env = dict(BASE, **job, **step["env"])
     side = Side("", work / "ci" / step["working-directory"], env, (), ci)
