@@ -14,10 +14,7 @@ import importlib.metadata
 import importlib.util
 import pathlib
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import tomllib
 
 import libcst as cst
@@ -550,22 +547,9 @@ def write_series(keras_root, output_dir, core_only=False):
     return write_patches(output_dir, export_series(keras_root, core_only))
 
 
-def check_applies(paths, keras_root):
-    """Whether the patches apply in order to a copy of `keras_root`."""
-    with tempfile.TemporaryDirectory() as copy:
-        ignore = shutil.ignore_patterns(".git")
-        shutil.copytree(keras_root, copy, ignore=ignore, dirs_exist_ok=True)
-        for path in paths:
-            command = ["git", "apply", pathlib.Path(path).resolve()]
-            run = subprocess.run(command, cwd=copy, capture_output=True)
-            if run.returncode:
-                return False, f"{path}: {run.stderr.decode()}"
-    return True, ""
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag in ("--series", "--core", "--keras-suite", "--check"):
+    for flag in ("--series", "--core", "--keras-suite"):
         parser.add_argument(flag, action="store_true")
     parser.add_argument("--keras-root", type=pathlib.Path)
     parser.add_argument("--output-dir", type=pathlib.Path, default="series")
@@ -579,8 +563,6 @@ def main():
     except ExportError as error:
         sys.exit(f"error: {error}")
     print("".join(f"Wrote {path}\n" for path in paths), end="")
-    message = check_applies(paths, root)[1] if args.check else ""
-    sys.exit(f"git apply --check failed: {message}" if message else 0)
 
 
 if __name__ == "__main__":

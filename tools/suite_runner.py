@@ -217,10 +217,9 @@ def release_suite(args, work):
         sides.append(Side(label, cwd, BASE, options, source=keras))
         # Each side must import its own Keras, or the check compares nothing.
         where = [sys.executable, "-c", "import keras; print(keras.__file__)"]
-        found = subprocess.run(where, cwd=cwd, env=BASE, capture_output=True)
-        expected = str(keras if label == "release" else ROOT)
-        if not found.stdout.decode().startswith(expected):
-            sys.exit(f"{label} side imports keras from {found.stdout}")
+        found = subprocess.check_output(where, cwd=cwd, env=BASE, text=True)
+        if not found.startswith(str(keras if label == "release" else ROOT)):
+            sys.exit(f"{label} side imports keras from {found}")
     # In an xdist worker, a test that crashes OpenVINO fails, not the run.
     extra = ["--continue-on-collection-errors", "-n", "1"]
     return report(work, sides, files, extra)
