@@ -144,6 +144,7 @@ def machine():
 
 def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     variants = {
         name: run_variant(name, repeats)
         for name in ("release", "core", "series")
@@ -159,6 +160,7 @@ def main():
         f"- date: {now:%Y-%m-%d %H:%M} UTC",
         f"- commit: {commit}",
         f"- machine: {machine()}",
+        f"- load average at start (1, 5, 15 min): {load}",
         "",
         "Median time of one eager call (converted to NumPy) as a ratio to "
         "NumPy's in the same process, and the process memory held after "
