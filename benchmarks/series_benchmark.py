@@ -15,6 +15,7 @@ Run from the repository's root:
 `benchmarks/results/series.md`.
 """
 
+import argparse
 import datetime
 import json
 import os
@@ -143,7 +144,9 @@ def machine():
 
 
 def main():
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repeats", nargs="?", type=int, default=7)
+    repeats = parser.parse_args().repeats
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     variants = {
         name: run_variant(name, repeats)

@@ -1,5 +1,6 @@
 """Series and suite patches against `../shared/upstream/`; the merge rules."""
 
+import os
 import shutil
 import subprocess
 import tarfile
@@ -10,7 +11,8 @@ from tools import export_patch as ep
 
 
 def unpack(pattern, directory):
-    (tarball,) = (ep.TREE_ROOT.parent / "shared/upstream").glob(pattern + "-*")
+    snapshots = os.environ.get("UPSTREAM_SNAPSHOTS", "../shared/upstream")
+    (tarball,) = (ep.TREE_ROOT / snapshots).glob(pattern + "-*")
     with tarfile.open(tarball) as archive:
         archive.extractall(directory, filter="data")
     return next(directory.iterdir())
