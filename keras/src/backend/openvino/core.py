@@ -15,11 +15,12 @@ ML_DTYPES = {
 REFERENCE_ELEMENT_TYPES = frozenset(
     (Type.f32, Type.i32, Type.i16, Type.i8, Type.u16, Type.u8, Type.boolean)
 )
-# Nodes that only move values: their reference kernels give NumPy's answer
-# in every type, where the plugin would move 64-bit types as 32 bits.
-MOVING_NODE_TYPES = frozenset(
+# Nodes that move, compare or select values: their reference kernels give
+# NumPy's answer in every type, where the plugin would compute 64-bit types
+# as 32 bits (so that float64 infinities become float32's largest value).
+EXACT_NODE_TYPES = frozenset(
     "Constant Result Reshape Squeeze Unsqueeze Transpose Concat Gather "
-    "StridedSlice Broadcast".split()
+    "StridedSlice Broadcast Equal Select LogicalNot".split()
 )
 # Nodes whose reference kernel advances a generator each time it runs: one
 # tensor converted twice would give two values. Compiled, every conversion
@@ -35,50 +36,66 @@ def _is_reference_exact(node):
     if all(element_type in REFERENCE_ELEMENT_TYPES for element_type in types):
         return True
     if node.get_type_name() == "Convert":
-        # float32 to float64 is exact; the plugin's kernel saturates inf.
-        return types == [Type.f32, Type.f64]
-    return node.get_type_name() in MOVING_NODE_TYPES
+        # Between floats the reference kernel rounds as NumPy does; the
+        # plugin reads float64 as float32, so that it saturates infinities.
+        source, target = types
+        return source.is_real() and target.is_real() and source != Type.f64
+    return node.get_type_name() in EXACT_NODE_TYPES
 
 
-def evaluate_constant_graph(output, any_element_type=False):
+def evaluate_with_reference_kernels(model):
+    """The value of the one result of `model`, which has no parameters,
+    computed by OpenVINO's reference kernels (`ov.Model.evaluate`).
+
+    Returns:
+        A NumPy array that belongs to the caller, or None when a node has
+        no reference kernel for its types.
+    """
+    element_type = model.output(0).get_element_type()
+    shape = model.output(0).get_partial_shape()
+    if shape.is_static and 0 in shape.to_shape():
+        # Nothing to compute, and the reference kernels of some float64
+        # ops corrupt memory on empty tensors.
+        result = ov.Tensor(element_type, shape.to_shape())
+    else:
+        result = ov.Tensor(element_type, [0])
+        try:
+            model.evaluate([result], [])
+        except RuntimeError as error:
+            if "Evaluation failed on" not in str(error):
+                raise
+            return None
+    data = result.data
+    if element_type in ML_DTYPES:
+        # OpenVINO hands these types' bits out as other types.
+        data = data.view(ML_DTYPES[element_type])
+    return data
+
+
+def evaluate_constant_graph(output):
     """The value of a graph of constants, from OpenVINO's reference kernels.
 
     The reference kernels are what the CPU plugin's compile-time constant
     folding runs, without the compilation, which costs tens of milliseconds
     for any graph; unlike the folding, they keep negative zeros and
-    subnormals. Only graphs whose every node's types are in
-    `REFERENCE_ELEMENT_TYPES`, or that only move values, are
-    evaluated, unless `any_element_type` is set for a graph known to be
-    right on them whatever its types.
+    subnormals. Only graphs whose every node is reference-exact
+    (`_is_reference_exact`) are evaluated.
 
     Returns:
         A NumPy array that belongs to the caller, or None when the graph
-        depends on a parameter, holds a random node, has another element
-        type, or has a node without a reference kernel.
+        depends on a parameter, holds a random node or a node whose
+        reference kernel is not exact for its types, or has a node without
+        a reference kernel.
     """
     try:
         model = ov.Model([output], [])
     except RuntimeError:
+        # The graph references parameters: a symbolic tensor.
         return None
-    nodes = model.get_ordered_ops()
-    if any(node.get_type_name() == "Parameter" for node in nodes):
-        return None
-    if any(node.get_type_name() in STATEFUL_NODE_TYPES for node in nodes):
-        return None
-    if not any_element_type and not all(
-        _is_reference_exact(node) for node in nodes
-    ):
-        return None
-    result = ov.Tensor(output.get_element_type(), [0])
-    try:
-        if not model.evaluate([result], []):
+    for node in model.get_ordered_ops():
+        kind = node.get_type_name()
+        if kind in ("Parameter", *STATEFUL_NODE_TYPES):
             return None
-    except Exception:
-        # No kernel for a node or its types, or a kernel that refused its
-        # values: compiled, the graph gets the plugin's answer or error.
-        return None
-    data = result.data
-    if output.get_element_type() in ML_DTYPES:
-        # OpenVINO hands these types' bits out as other types.
-        data = data.view(ML_DTYPES[output.get_element_type()])
-    return data
+        if not _is_reference_exact(node):
+            return None
+    return evaluate_with_reference_kernels(model)

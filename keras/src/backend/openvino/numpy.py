@@ -14,9 +14,9 @@ from keras.src.backend.common.backend_utils import canonicalize_axis
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import convert_to_numpy
-from keras.src.backend.openvino.core import evaluate_constant_graph
-from keras.src.backend.openvino.core import get_device
+from keras.src.backend.openvino.core import evaluate_with_reference_kernels
 from keras.src.backend.openvino.core import get_ov_output
+from keras.src.backend.openvino.core import ov_to_keras_type
 from keras.src.backend.openvino.numpy import cumprod
 from keras.src.backend.openvino.numpy import cumsum
 
@@ -32,16 +32,6 @@ def _constant(array):
     bits = f"u{array.itemsize}"
     tensor.data.view(bits)[...] = array.view(bits)
     return ov.op.Constant(tensor).output(0)
-
-
-def _shared_tensor(array):
-    """An `ov.Tensor` over the C-ordered `array`'s memory, ml_dtypes'
-    types included."""
-    dtype = standardize_dtype(array.dtype)
-    if dtype.startswith("float8"):
-        ov_type = OPENVINO_DTYPES[dtype]
-        return ov.Tensor(array.view(np.uint8), array.shape, ov_type)
-    return ov.Tensor(array, shared_memory=True)
 
 
 def _eager_tensor(array):
@@ -195,7 +185,7 @@ def _arg_extremum(x, axis, keepdims, mode):
         keys, is_nan, axis, keepdims, len(shape), mode
     )
     if data is not None:
-        result = evaluate_constant_graph(indices, any_element_type=True)
+        result = evaluate_with_reference_kernels(ov.Model([indices], []))
         if result is not None:
             return _eager_tensor(result)
     return OpenVINOKerasTensor(indices)
@@ -209,191 +199,30 @@ def argmin(x, axis=None, keepdims=False):
     return _arg_extremum(x, axis, keepdims, "min")
 
 
-def _nan_to_num_replacement(name, value, dtype):
-    """`value` cast to `dtype` as NumPy casts it, as a 0-d array."""
-    try:
-        array = np.asarray(value)
-        if array.dtype == object and type(value) is int:
-            # Beyond int64: NumPy takes it as a Python float.
+def _nan_to_num_constant(value, dtype, element_type):
+    """A Constant of `element_type` holding `value` cast to the NumPy
+    `dtype` as NumPy casts it: beyond the dtype's range, infinite."""
+    array = np.asarray(value)
+    if array.dtype == object and type(value) is int:
+        # Beyond int64: NumPy takes it as a Python float.
+        try:
             array = np.asarray(float(value))
-    except OverflowError:
-        raise ValueError(
-            f"`{name}` is too large for any float dtype: {value!r}."
-        ) from None
-    if array.dtype.kind not in "biuf":
+        except OverflowError:
+            raise ValueError(f"{value!r} is too large for any float dtype.")
+    if array.dtype.kind not in "biuf" or array.size != 1:
         raise TypeError(
-            f"`{name}` must be a real number, but received {value!r} of type "
-            f"{type(value).__name__}."
+            "`nan`, `posinf` and `neginf` must be real numbers, but received "
+            f"{value!r}."
         )
-    if array.size != 1:
-        raise ValueError(
-            f"`{name}` must be a scalar, but received an array of shape "
-            f"{array.shape}."
-        )
-    # As in NumPy, a value beyond the dtype's range becomes infinite.
     with np.errstate(over="ignore"):
-        return array.reshape(()).astype(dtype)
-
-
-def _nan_to_num_graph(x, dtype, nan, posinf, neginf):
-    """`nan_to_num` of the float output `x`, as the CPU plugin computes it.
-
-    The clamp's bounds are attributes, exact in any precision, unlike
-    constants. The plugin computes float64 as float32 (openvino#34138) and
-    may saturate infinities: for float64, anything at or beyond float32's
-    range counts as infinite. `posinf` and `neginf` are None for defaults.
-    """
-    output_type = x.get_element_type()
-    if dtype.startswith("float8"):
-        # The plugin has no float8 kernels; float32 holds every float8 value.
-        x = ov_opset.convert(x, Type.f32).output(0)
-    compute_dtype = np.float32 if dtype.startswith("float8") else dtype
-    info = ml_dtypes.finfo(dtype)
-    result = ov_opset.clamp(x, float(info.min), float(info.max))
-    inf = np.asarray(np.inf, compute_dtype)
-    tests = ((ov_opset.equal, inf), (ov_opset.equal, -inf))
-    if dtype == "float64":
-        limit = np.asarray(np.finfo(np.float32).max, dtype)
-        tests = ((ov_opset.greater_equal, limit), (ov_opset.less_equal, -limit))
-    for replacement, (compare, bound) in zip((posinf, neginf), tests):
-        if replacement is not None:
-            result = ov_opset.select(
-                compare(x, _constant(bound)),
-                _constant(replacement.astype(compute_dtype)),
-                result,
-            )
-    nan = _constant(nan.astype(compute_dtype))
-    result = ov_opset.select(ov_opset.is_nan(x), nan, result)
-    return ov_opset.convert(result, output_type).output(0)
-
-
-def _bit_words(values):
-    """The bits of 1-d 16, 32 or 64-bit floats as rows of int16 or int32
-    words, least significant first."""
-    word = np.int16 if values.itemsize == 2 else np.int32
-    return values.reshape(-1, 1).view(word)
-
-
-def _nan_to_num_bits(words, dtype, nan, posinf, neginf):
-    """`nan_to_num` of float values held as int32 words (a list of outputs
-    of shape `(n,)`, least significant first, 16 bits sign-extended), which
-    it returns replaced.
-
-    Integer ops only: the CPU plugin runs bitwise ops exactly, and compares
-    integers through float32, which is exact against zero and against the
-    exponent masks. `nan`, `posinf` and `neginf` are 0-d arrays of `dtype`.
-    """
-    info = ml_dtypes.finfo(dtype)
-    exponent_shift = info.nmant - 32 * (len(words) - 1)
-    exponent = _i32(((1 << info.nexp) - 1) << exponent_shift)
-    top = words[-1]
-    # Both sides hold at most `nexp` significant bits.
-    all_ones = ov_opset.equal(ov_opset.bitwise_and(top, exponent), exponent)
-    fraction = ov_opset.bitwise_and(top, _i32((1 << exponent_shift) - 1))
-    for word in words[:-1]:
-        fraction = ov_opset.bitwise_or(fraction, word)
-    has_fraction = ov_opset.not_equal(fraction, _i32(0))
-    is_inf = ov_opset.logical_and(all_ones, ov_opset.logical_not(has_fraction))
-    negative = ov_opset.less(top, _i32(0))
-    kinds = (
-        (ov_opset.logical_and(all_ones, has_fraction), nan),
-        (ov_opset.logical_and(is_inf, ov_opset.logical_not(negative)), posinf),
-        (ov_opset.logical_and(is_inf, negative), neginf),
-    )
-    # Bitwise selects: the plugin's `select` on int32 goes through float32.
-    special, *masks = (
-        ov_opset.select(mask, _i32(-1), _i32(0))
-        for mask in [all_ones] + [mask for mask, _ in kinds]
-    )
-    replaced = []
-    for index, word in enumerate(words):
-        result = ov_opset.bitwise_and(word, ov_opset.bitwise_not(special))
-        for mask, (_, value) in zip(masks, kinds):
-            value_word = _i32(int(_bit_words(value.reshape(1))[0, index]))
-            result = ov_opset.bitwise_or(
-                result, ov_opset.bitwise_and(mask, value_word)
-            )
-        replaced.append(result.output(0))
-    return replaced
-
-
-def _nan_to_num_model(dtype, num_words, replacements):
-    """A compiled `nan_to_num` for values of `dtype`, held as float8 or as
-    `num_words` words each (`_bit_words`); `replacements` holds the bytes
-    of `nan`, `posinf` and `neginf` in `dtype`."""
-    nan, posinf, neginf = np.frombuffer(replacements, dtype)
-    if dtype.startswith("float8"):
-        parameter = ov_opset.parameter([-1], OPENVINO_DTYPES[dtype])
-        result = _nan_to_num_graph(parameter, dtype, nan, posinf, neginf)
-    else:
-        word_type = Type.i16 if np.dtype(dtype).itemsize == 2 else Type.i32
-        parameter = ov_opset.parameter([-1, num_words], word_type)
-        words = [
-            ov_opset.convert(
-                ov_opset.gather(parameter, _i32(index), _i32(1)), Type.i32
-            ).output(0)
-            for index in range(num_words)
-        ]
-        words = _nan_to_num_bits(words, dtype, nan, posinf, neginf)
-        result = ov_opset.convert(
-            ov_opset.concat([ov_opset.unsqueeze(w, _i32(1)) for w in words], 1),
-            word_type,
-        )
-    model = ov.Model([result], [parameter])
-    config = {"INFERENCE_PRECISION_HINT": "f32"}
-    return ov.compile_model(model, get_device(), config)
-
-
-def _nan_to_num_array(x, dtype, nan, posinf, neginf):
-    """`nan_to_num` of the native C-ordered float array `x`."""
-    info = ml_dtypes.finfo(dtype)
-    replacements = np.stack(
-        [
-            nan,
-            np.asarray(info.max, dtype) if posinf is None else posinf,
-            np.asarray(info.min, dtype) if neginf is None else neginf,
-        ]
-    )
-    if not x.flags.writeable:
-        # OpenVINO shares writeable memory only; it never writes inputs.
-        x = x.copy()
-    result = np.empty_like(x)
-    values, output = x.reshape(-1), result.reshape(-1)
-    num_words = 0
-    if not dtype.startswith("float8"):
-        values, output = _bit_words(values), _bit_words(output)
-        num_words = values.shape[1]
-    model = _nan_to_num_model(dtype, num_words, replacements.tobytes())
-    # A request of this call's own, writing into the result: the model
-    # keeps no values.
-    request = model.create_infer_request()
-    request.set_input_tensor(_shared_tensor(values))
-    request.set_output_tensor(_shared_tensor(output))
-    request.infer()
-    return result
-
-
-def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
-    if x is None:
-        raise TypeError("`x` must be a tensor or array-like, not None.")
-    data, dtype = _eager_data(x)
-    float_dtype = dtype if is_float_dtype(dtype) else "float32"
-    nan = _nan_to_num_replacement("nan", nan, float_dtype)
-    posinf, neginf = (
-        None
-        if value is None
-        else _nan_to_num_replacement(name, value, float_dtype)
-        for name, value in (("posinf", posinf), ("neginf", neginf))
-    )
-    if data is None:
-        x = get_ov_output(x)
-        if is_float_dtype(dtype):
-            x = _nan_to_num_graph(x, dtype, nan, posinf, neginf)
-        return OpenVINOKerasTensor(x)
-    if is_float_dtype(dtype) and data.size:
-        data = _nan_to_num_array(data, dtype, nan, posinf, neginf)
-    # Integers and booleans hold no NaN or infinity.
-    return _eager_tensor(data)
+        array = array.reshape(()).astype(dtype)
+    array = array.astype(ov_to_keras_type(element_type))
+    # From the bits: OpenVINO refuses a bf16 constant of inf or NaN made
+    # from a number.
+    tensor = ov.Tensor(element_type, ov.Shape([]))
+    bits = f"u{array.itemsize}"
+    tensor.data.view(bits)[...] = array.view(bits)
+    return ov.op.Constant(tensor)
 
 
 def _nan_as(x, value):

@@ -89,38 +89,24 @@ def special_values(dtype):
 
 
 def reference_nan_to_num(x, **kwargs):
-    """NumPy's answer; JAX's for bfloat16 and float8, which NumPy leaves
-    unchanged.
-
-    JAX replaces one kind of value after the other, so a replacement that
-    overflows bfloat16 (say `nan=1e39`, which becomes inf) is replaced
-    again. NumPy decides every position from the input alone; so does the
-    backend, for every dtype. For such replacements the bfloat16 reference
-    is NumPy's rule on the exact float32 image of the bfloat16 values.
-    """
-    if x.dtype.name in ["bfloat16"] + FLOAT8_DTYPES:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            replacements = {
-                name: np.asarray(value, np.float64).astype(x.dtype)
-                for name, value in kwargs.items()
-                if value is not None
-            }
-        if all(np.isfinite(value) for value in replacements.values()):
-            import jax.numpy as jnp
-
-            return np.asarray(jnp.nan_to_num(jnp.asarray(x), **kwargs))
-        info = ml_dtypes.finfo(x.dtype)
-        result = np.nan_to_num(
-            x.astype(np.float32),
-            nan=replacements.get("nan", np.float32(0)),
-            posinf=replacements.get("posinf", info.max),
-            neginf=replacements.get("neginf", info.min),
-        )
-        return result.astype(x.dtype)
+    """NumPy's answer. NumPy leaves bfloat16 and float8 unchanged; for them
+    it is NumPy's rule on their exact float32 image, with replacements cast
+    to the dtype and the dtype's own limits as defaults, as JAX computes
+    it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nan_to_num(x, **kwargs)
+        if x.dtype.name not in ["bfloat16"] + FLOAT8_DTYPES:
+            return np.nan_to_num(x, **kwargs)
+        info = ml_dtypes.finfo(x.dtype)
+        defaults = {"nan": 0.0, "posinf": info.max, "neginf": info.min}
+        replacements = {
+            name: np.asarray(
+                default if kwargs.get(name) is None else kwargs[name]
+            ).astype(x.dtype)
+            for name, default in defaults.items()
+        }
+        result = np.nan_to_num(x.astype(np.float32), **replacements)
+        return result.astype(x.dtype)
 
 
 def openvino_nan_to_num(x, **kwargs):
@@ -227,16 +213,18 @@ class NanToNumParityTest(testing.TestCase):
         self.assertSameBits(ops.convert_to_numpy(result), x)
 
     @parameterized.named_parameters(
-        ("python_float", float("nan"), "float64", ()),
-        ("python_inf", float("-inf"), "float64", ()),
-        ("python_int", 7, "int64", ()),
+        ("python_float", float("nan"), "float32", ()),
+        ("python_inf", float("-inf"), "float32", ()),
+        ("python_int", 7, "int32", ()),
         ("python_bool", True, "bool", ()),
-        ("list", [1.0, float("nan"), float("inf")], "float64", (3,)),
-        ("nested_list", [[float("inf")], [-1.0]], "float64", (2, 1)),
-        ("int_list", [1, 2], "int64", (2,)),
-        ("big_int_list", [2**40, 1], "int64", (2,)),
+        ("list", [1.0, float("nan"), float("inf")], "float32", (3,)),
+        ("nested_list", [[float("inf")], [-1.0]], "float32", (2, 1)),
+        ("int_list", [1, 2], "int32", (2,)),
+        ("mixed_list", [1, float("-inf")], "float32", (2,)),
     )
-    def test_python_values_take_numpy_dtypes(self, x, dtype, shape):
+    def test_python_values_take_keras_default_dtypes(self, x, dtype, shape):
+        # As on every Keras backend: Python ints are int32, Python floats
+        # `floatx()`.
         result = ops.nan_to_num(x)
         self.assertEqual(standardize_dtype(result.dtype), dtype)
         self.assertSameBits(
@@ -346,37 +334,26 @@ class NanToNumParityTest(testing.TestCase):
 
 class NanToNumBadInputTest(testing.TestCase):
     @parameterized.named_parameters(
-        ("none", None, TypeError, "`x`.*not None"),
-        ("strings", np.array(["a", "b"]), TypeError, "`x`.*dtype <U1"),
-        ("bytes", np.array([b"a"]), TypeError, "`x`.*dtype"),
-        ("objects", np.array([object()]), TypeError, "`x`.*dtype object"),
-        ("complex", np.array([1j]), TypeError, "`x`.*complex128"),
-        ("string_list", ["a"], TypeError, "`x`.*dtype"),
-        ("none_list", [1.0, None], TypeError, "`x`.*dtype object"),
-        ("python_complex", 1 + 2j, TypeError, "`x`.*complex"),
+        ("none", None, TypeError, "NoneType"),
+        ("strings", np.array(["a", "b"]), ValueError, "dtype: str"),
+        ("bytes", np.array([b"a"]), ValueError, "dtype: bytes"),
+        ("objects", np.array([object()]), ValueError, "dtype: object"),
+        ("string_list", ["a"], TypeError, "string"),
+        ("none_list", [1.0, None], ValueError, "dtype: NoneType"),
+        ("python_complex", 1 + 2j, TypeError, "complex"),
     )
     def test_bad_x(self, x, error, message):
         with self.assertRaisesRegex(error, message):
             ops.nan_to_num(x)
 
     @parameterized.named_parameters(
-        ("nan_none", {"nan": None}, TypeError, "`nan`.*NoneType"),
-        ("nan_string", {"nan": "0"}, TypeError, "`nan`.*str"),
-        ("nan_complex", {"nan": 1j}, TypeError, "`nan`.*complex"),
-        (
-            "posinf_list",
-            {"posinf": [1.0, 2.0]},
-            ValueError,
-            "`posinf`.*scalar",
-        ),
-        (
-            "neginf_array",
-            {"neginf": np.zeros(2)},
-            ValueError,
-            "`neginf`.*scalar.*shape",
-        ),
+        ("nan_none", {"nan": None}, TypeError, "`nan`.*None"),
+        ("nan_string", {"nan": "0"}, TypeError, "`nan`.*'0'"),
+        ("nan_complex", {"nan": 1j}, TypeError, "`nan`.*1j"),
+        ("posinf_list", {"posinf": [1.0, 2.0]}, TypeError, "`posinf`"),
+        ("neginf_array", {"neginf": np.zeros(2)}, TypeError, "`neginf`"),
         ("posinf_object", {"posinf": object()}, TypeError, "`posinf`"),
-        ("posinf_huge_int", {"posinf": 10**400}, ValueError, "`posinf`"),
+        ("posinf_huge_int", {"posinf": 10**400}, ValueError, "too large"),
     )
     def test_bad_replacements(self, kwargs, error, message):
         x = np.array([np.nan, np.inf, -np.inf], "float32")
