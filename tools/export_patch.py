@@ -94,8 +94,9 @@ class Layout:
         text = text.replace(
             "keras.src.backend.openvino import", "keras_openvino.src.ops import"
         )
-        device = "keras_openvino.src.ops.core import get_device"
-        text = text.replace(device, device.replace("ops.core", "utils"))
+        for name in ("get_device", "DTYPES_MAX", "DTYPES_MIN"):
+            moved = f"keras_openvino.src.ops.core import {name}"
+            text = text.replace(moved, moved.replace("ops.core", "utils"))
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 

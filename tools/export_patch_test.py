@@ -44,7 +44,7 @@ def test_series_applies_in_order(series, tmp_path):
     assert "+++ b/keras_openvino/src/ops/numpy.py" in changed
     assert "+++ b/conftest.py" in changed
     assert not [line for line in changed if line.startswith("+++ b/keras/")]
-    assert "from keras_openvino.src.utils import get_device" in text
+    assert "-from keras_openvino.src.utils import DTYPES_MAX" in text
     assert "keras.src.backend.openvino" not in text and "{backend}" not in text
     diff = paths[-1].read_text().split("\n---\n", 1)[1].splitlines()
     step = ep.STEP.replace("TARGETS", "keras_openvino integration_tests")

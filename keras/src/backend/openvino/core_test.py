@@ -245,7 +245,9 @@ class EagerEvaluationTest(testing.TestCase):
     def test_a_missing_reference_kernel_falls_back_to_compiling(self):
         x = np.array([1.0, -2.5, np.nan], "float32")
         with mock.patch.object(
-            ov.Model, "evaluate", side_effect=RuntimeError("no kernel")
+            ov.Model,
+            "evaluate",
+            side_effect=RuntimeError("Evaluation failed on opset1::Abs"),
         ):
             result, compilations = self.compilations_during(lambda: ops.abs(x))
         self.assertEqual(compilations, 1)
@@ -279,24 +281,37 @@ class EagerEvaluationTest(testing.TestCase):
 
 
 class Bfloat16ConstantLimitTest(testing.TestCase):
+    # OpenVINO's Python API builds a one-element array's constant from its
+    # value, and refuses inf and NaN as out of bf16's range.
     @parameterized.named_parameters(
         ("inf", np.inf, (1,)), ("nan", np.nan, ()), ("neg_inf", -np.inf, ())
     )
+    @pytest.mark.xfail(
+        strict=False,
+        raises=RuntimeError,
+        reason="OpenVINO refuses a one-element bf16 constant of inf or NaN",
+    )
     def test_one_element_bfloat16_of_inf_or_nan(self, value, shape):
-        # A known limit of `convert_to_tensor`: OpenVINO's Python API
-        # refuses such a bf16 constant. Larger arrays convert, and
-        # nan_to_num, argmax and argmin take these.
-        from keras.src.backend.openvino import numpy_test
-
         x = np.full(shape, value, ml_dtypes.bfloat16)
-        with self.assertRaisesRegex(RuntimeError, "out of range for bf16"):
-            ops.convert_to_tensor(x)
-        bigger = np.full((3,), value, ml_dtypes.bfloat16)
-        np.testing.assert_array_equal(
-            ops.convert_to_numpy(ops.convert_to_tensor(bigger)).view("u2"),
-            bigger.view("u2"),
-        )
-        self.assertEqual(ops.convert_to_numpy(ops.argmax(x)), 0)
-        result = ops.convert_to_numpy(ops.nan_to_num(x, nan=1.0))
-        expected = numpy_test.reference_nan_to_num(x, nan=1.0)
-        np.testing.assert_array_equal(result.view("u2"), expected.view("u2"))
+        result = ops.convert_to_numpy(ops.convert_to_tensor(x))
+        np.testing.assert_array_equal(result.view("u2"), x.view("u2"))
+
+    def test_larger_bfloat16_arrays_of_inf_or_nan(self):
+        x = np.array([np.inf, np.nan, -np.inf], ml_dtypes.bfloat16)
+        result = ops.convert_to_numpy(ops.convert_to_tensor(x))
+        np.testing.assert_array_equal(result.view("u2"), x.view("u2"))
+
+
+class StridedArrayTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("strided", lambda a: a[::3]),
+        ("reversed", lambda a: a[::-1]),
+        ("fortran", lambda a: np.asfortranarray(a.reshape(3, 4))),
+        ("transposed", lambda a: a.reshape(3, 4).T),
+    )
+    def test_float16_layouts_keep_their_dtype_and_values(self, layout):
+        # OpenVINO read a strided float16 array's bits as int16 values.
+        x = layout(np.linspace(-2.0, 3.5, 12, dtype="float16"))
+        for tensor in (ops.convert_to_tensor(x), ops.add(x, 0.0)):
+            self.assertEqual(tensor.dtype, "float16")
+            np.testing.assert_array_equal(ops.convert_to_numpy(tensor), x)

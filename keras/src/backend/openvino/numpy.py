@@ -1,6 +1,5 @@
 import operator
 
-import ml_dtypes
 import numpy as np
 import openvino as ov
 import openvino.opset16 as ov_opset

@@ -3,9 +3,11 @@
 
 Hypothesis draws dtypes, shapes, memory layouts, values rich in NaN, signed
 infinities, signed zeros, subnormals and extremes, and replacement values
-(some beyond the dtype's range), then compares with NumPy (JAX for
-bfloat16) bit for bit: eagerly, and through a compiled OpenVINO model
-within the float64 contract of `numpy_test.float64_graph_reference`;
+(some beyond the dtype's range), then compares with NumPy bit for bit
+(`numpy_test.reference_nan_to_num`): eagerly, and through a compiled
+OpenVINO model for float16 and float32 (float64 and subnormal replacement
+constants are known limits of the CPU plugin there, tested in
+`numpy_test`);
 and `argmax`/`argmin` of such arrays along every axis against NumPy's
 indices, eagerly and (float16, float32) compiled.
 
@@ -20,6 +22,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import HealthCheck
+from hypothesis import assume
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -133,6 +136,9 @@ class NanToNumFuzzTest(testing.TestCase):
         kwargs=replacements(),
     )
     def test_eager_matches_reference(self, x, kwargs):
+        # A known limit of OpenVINO's constants: `Bfloat16ConstantLimitTest`.
+        ml_float = x.dtype.name in ["bfloat16"] + numpy_test.FLOAT8_DTYPES
+        assume(x.size != 1 or not ml_float or np.isfinite(x).all())
         original = x.copy()
         result = ops.convert_to_numpy(ops.nan_to_num(x, **kwargs))
         expected = numpy_test.reference_nan_to_num(x, **kwargs)
@@ -140,15 +146,18 @@ class NanToNumFuzzTest(testing.TestCase):
         numpy_test.NanToNumParityTest.assertSameBits(self, result, expected)
         numpy_test.NanToNumParityTest.assertSameBits(self, x, original)
 
-    @given(
-        x=float_arrays(["float16", "float32", "float64"]),
-        kwargs=replacements(),
-    )
-    def test_compiled_graph_within_contract(self, x, kwargs):
-        if x.size == 0:
-            return
+    @given(x=float_arrays(numpy_test.GRAPH_DTYPES), kwargs=replacements())
+    def test_compiled_graph_matches_reference(self, x, kwargs):
+        assume(x.size)
+        assume(
+            not any(
+                numpy_test.is_subnormal(value, x.dtype)
+                for value in kwargs.values()
+                if value is not None
+            )
+        )
         result = numpy_test.run_compiled("nan_to_num", x, **kwargs)
-        expected = numpy_test.graph_reference(x, **kwargs)
+        expected = numpy_test.reference_nan_to_num(x, **kwargs)
         same_bits_or_both_nan(result, expected)
 
 

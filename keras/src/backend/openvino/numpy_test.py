@@ -373,60 +373,26 @@ class NanToNumBadInputTest(testing.TestCase):
             ops.nan_to_num(OpenVINOKerasTensor(strings))
 
 
-def float64_graph_reference(x, nan=0.0, posinf=None, neginf=None):
-    """The float64 contract inside a compiled graph on the CPU plugin.
-
-    The plugin computes float64 as float32: values are rounded to float32,
-    values at or beyond float32's largest finite value count as infinities,
-    and replacements saturate to float32's finite range, so that nothing
-    infinite or NaN comes out (unless `nan` is NaN).
-    """
-    info = np.finfo(np.float32)
-
-    def as_float32(value):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            value = np.asarray(value, np.float64).astype(np.float32)
-        return np.where(
-            np.abs(value) >= info.max, np.copysign(np.inf, value), value
-        )
-
-    def saturated(value, default):
-        value = default if value is None else value
-        return np.clip(as_float32(value), info.min, info.max)
-
-    result = np.nan_to_num(
-        as_float32(x),
-        nan=saturated(nan, 0.0) if not np.isnan(nan) else np.nan,
-        posinf=saturated(posinf, info.max),
-        neginf=saturated(neginf, info.min),
-    )
-    return result.astype(np.float64)
-
-
-def _flush_float32_subnormal(value):
+def is_subnormal(value, dtype):
+    """Whether `value`, cast to `dtype`, is subnormal there."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        image = np.float32(value)
-    tiny = np.finfo(np.float32).tiny
-    return 0.0 if 0 < abs(image) < tiny else value
+        image = np.abs(np.asarray(value).astype(dtype).astype(np.float64))
+    return 0 < image < ml_dtypes.finfo(dtype).tiny
 
 
-def graph_reference(x, **kwargs):
-    """The answer of a compiled graph on the CPU plugin.
-
-    As eager, except that the plugin flushes a replacement constant that is
-    subnormal in float32 to +0.0 (unless the input has rank 0), and
-    float64's own contract.
-    """
-    if x.dtype in (np.float32, np.float64) and x.ndim:
-        kwargs = {
-            name: None if value is None else _flush_float32_subnormal(value)
-            for name, value in kwargs.items()
-        }
-    if x.dtype == np.float64:
-        return float64_graph_reference(x, **kwargs)
-    return reference_nan_to_num(x, **kwargs)
+# The CPU plugin computes float64 as float32, so that float64 infinities and
+# values beyond float32's range come back as float32's largest value.
+FLOAT64_IN_GRAPHS = pytest.mark.xfail(
+    strict=False,
+    reason="openvino#34138: the CPU plugin computes float64 as float32",
+)
+# The CPU plugin flushes subnormal constants to zero when it compiles a
+# model (openvinotoolkit/openvino#19361 describes the flush).
+SUBNORMAL_CONSTANTS_IN_GRAPHS = pytest.mark.xfail(
+    strict=False,
+    reason="the CPU plugin flushes subnormal constants to zero",
+)
 
 
 def nan_to_num_model(dtype, shape, **kwargs):
@@ -454,7 +420,7 @@ def run_exported(model, x, config=None):
         return compiled([x])[0]
 
 
-GRAPH_DTYPES = ["float16", "float32", "float64"]
+GRAPH_DTYPES = ["float16", "float32"]
 GRAPH_REPLACEMENTS = ["defaults", "integers", "floats", "only_neginf"]
 
 
@@ -485,7 +451,7 @@ class NanToNumGraphTest(testing.TestCase):
         kwargs = REPLACEMENTS[replacements]
         x = np.resize(special_values(dtype), (21, 6)).astype(dtype)
         model = nan_to_num_model(dtype, (6,), **kwargs)
-        expected = graph_reference(x, **kwargs)
+        expected = reference_nan_to_num(x, **kwargs)
         for batch_size in (1, 4, 21, 8):
             result = model.predict(x, batch_size=batch_size, verbose=0)
             self.assertSameBits(result, expected)
@@ -498,38 +464,27 @@ class NanToNumGraphTest(testing.TestCase):
         x = np.resize(special_values(dtype), (5, 4, 3)).astype(dtype)
         model = nan_to_num_model(dtype, (4, 3), **kwargs)
         self.assertSameBits(
-            run_exported(model, x), graph_reference(x, **kwargs)
+            run_exported(model, x), reference_nan_to_num(x, **kwargs)
         )
 
-    @parameterized.named_parameters(
-        ("rank_0", (), True), ("rank_1", (3,), False), ("rank_2", (2, 3), False)
-    )
-    def test_subnormal_replacement_in_a_graph_is_a_known_limit(
-        self, shape, kept
-    ):
-        # The plugin flushes a subnormal replacement constant to +0.0, but
-        # keeps it when the graph's input has rank 0.
+    @SUBNORMAL_CONSTANTS_IN_GRAPHS
+    def test_subnormal_replacement_in_a_graph(self):
         subnormal = np.finfo("float32").smallest_subnormal
-        x = np.full(shape, np.inf, "float32")
+        x = np.full((2, 3), np.inf, "float32")
         result = run_compiled("nan_to_num", x, posinf=subnormal)
-        expected = subnormal if kept else np.float32(0)
-        self.assertSameBits(result, np.full(shape, expected, "float32"))
+        self.assertSameBits(result, np.full((2, 3), subnormal, "float32"))
 
-    @parameterized.named_parameters(named_product(dtype=GRAPH_DTYPES))
-    def test_float64_contract_output_is_finite(self, dtype):
-        x = np.resize(special_values(dtype), (7, 8)).astype(dtype)
-        result = run_exported(nan_to_num_model(dtype, (8,)), x)
-        self.assertTrue(np.all(np.isfinite(result)))
+    @FLOAT64_IN_GRAPHS
+    def test_float64_predict(self):
+        x = np.resize(special_values("float64"), (7, 8))
+        result = nan_to_num_model("float64", (8,)).predict(x, verbose=0)
+        self.assertSameBits(result, reference_nan_to_num(x))
 
-    def test_float64_contract_loses_float64_range(self):
-        # The known limit, as it stands: in a compiled graph, 1e300 and inf
-        # are both float32's maximum, and 1.0000000001 is 1.0.
+    @FLOAT64_IN_GRAPHS
+    def test_float64_exported_ir(self):
         x = np.array([[1e300, np.inf, 1.0000000001, 5e-324]])
         result = run_exported(nan_to_num_model("float64", (4,)), x)
-        float32_max = float(np.finfo(np.float32).max)
-        self.assertSameBits(
-            result, np.array([[float32_max, float32_max, 1.0, 0.0]])
-        )
+        self.assertSameBits(result, reference_nan_to_num(x))
 
     @parameterized.named_parameters(named_product(dtype=["float16", "float32"]))
     def test_exported_ir_with_the_plugins_default_precision(self, dtype):
