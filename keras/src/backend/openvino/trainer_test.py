@@ -1,5 +1,7 @@
-"""`predict` on the OpenVINO backend: float32 models compute in float32,
-bfloat16 models return bfloat16 values."""
+"""`predict` and `evaluate` on the OpenVINO backend: the precision they
+compute in and the dtype they return."""
+
+import os
 
 import ml_dtypes
 import numpy as np
@@ -30,7 +32,18 @@ def dense_model(rng, features, units, dtype=None):
     return model, kernel, bias
 
 
+def cpu_has_bf16():
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "BF16" in capabilities
+
+
 class PredictPrecisionTest(testing.TestCase):
+    def setUp(self):
+        super().setUp()
+        if not cpu_has_bf16():
+            # The CPU plugin's default precision is then f32 already.
+            self.skipTest("The CPU lacks BF16 (OPTIMIZATION_CAPABILITIES).")
+
     def test_predict_is_float32_accurate(self):
         # In bfloat16, the CPU plugin's default precision on CPUs that have
         # it, these sums of 256 products are off by about 1e-2.
@@ -56,6 +69,20 @@ class PredictPrecisionTest(testing.TestCase):
             "INFERENCE_PRECISION_HINT"
         )
         self.assertEqual(precision, ov.Type.f32)
+
+    def test_exported_model_compiled_at_float32_matches_predict(self):
+        # The IR cannot carry the hint: compiled without it, the exported
+        # model runs in bf16 on these CPUs.
+        rng = np.random.default_rng(5)
+        model, _, _ = dense_model(rng, 256, 8)
+        x = rng.standard_normal((32, 256)).astype("float32")
+        predicted = model.predict(x, batch_size=32, verbose=0)
+        path = os.path.join(self.get_temp_dir(), "model.xml")
+        model.export(path, format="openvino", verbose=False)
+        compiled = ov.compile_model(
+            path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+        )
+        self.assertAllClose(compiled([x])[0], predicted, rtol=1e-6, atol=1e-6)
 
 
 def bfloat16_reference(x, kernel, bias):
