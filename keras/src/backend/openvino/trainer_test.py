@@ -2,6 +2,7 @@
 compute in and the dtype they return."""
 
 import os
+import warnings
 
 import ml_dtypes
 import numpy as np
@@ -131,3 +132,54 @@ class BFloat16PredictTest(testing.TestCase):
         loss = model.evaluate(x, y, batch_size=8, verbose=0)
         expected = np.mean(bfloat16_reference(x, kernel, bias) ** 2)
         self.assertAllClose(loss, expected, rtol=3e-2)
+
+
+def float64_warnings(caught):
+    return [w for w in caught if "openvino#34138" in str(w.message)]
+
+
+class Float64WarningTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("float64_layer", "float64", None),
+        ("float64_inside", "float32", lambda x: ops.cast(x, "float64") * 2),
+    )
+    def test_predict_warns_once_per_model(self, dtype, function):
+        if function:
+            layer = layers.Lambda(function)
+        else:
+            layer = layers.Dense(2, dtype="float64")
+        model = models.Sequential([layers.Input((4,), dtype=dtype), layer])
+        x = np.ones((3, 4), dtype)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.predict(x, verbose=0)
+            model.predict(x, verbose=0)
+            model.predict(np.ones((5, 4), dtype), batch_size=5, verbose=0)
+        (warning,) = float64_warnings(caught)
+        self.assertIs(warning.category, UserWarning)
+        self.assertIn(
+            "https://github.com/openvinotoolkit/openvino/issues/34138",
+            str(warning.message),
+        )
+
+    def test_evaluate_warns(self):
+        model = models.Sequential(
+            [
+                layers.Input((4,), dtype="float64"),
+                layers.Dense(2, dtype="float64"),
+            ]
+        )
+        model.compile(loss="mean_squared_error")
+        x, y = np.ones((3, 4), "float64"), np.zeros((3, 2), "float64")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.evaluate(x, y, verbose=0)
+            model.evaluate(x, y, verbose=0)
+        self.assertLen(float64_warnings(caught), 1)
+
+    def test_float32_model_does_not_warn(self):
+        model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.predict(np.ones((3, 4), "float32"), verbose=0)
+        self.assertEqual(float64_warnings(caught), [])
