@@ -42,8 +42,10 @@ class PredictPrecisionTest(testing.TestCase):
     def setUp(self):
         super().setUp()
         if not cpu_has_bf16():
-            # The CPU plugin's default precision is then f32 already.
-            self.skipTest("The CPU lacks BF16 (OPTIMIZATION_CAPABILITIES).")
+            self.skipTest(
+                "The CPU lacks BF16 (OPTIMIZATION_CAPABILITIES): the CPU "
+                "plugin's default precision is f32 already."
+            )
 
     def test_predict_is_float32_accurate(self):
         # In bfloat16, the CPU plugin's default precision on CPUs that have
