@@ -179,9 +179,24 @@ class Float64WarningTest(testing.TestCase):
             model.evaluate(x, y, verbose=0)
         self.assertLen(float64_warnings(caught), 1)
 
+    def test_export_warns(self):
+        model = models.Sequential(
+            [
+                layers.Input((4,), dtype="float64"),
+                layers.Dense(2, dtype="float64"),
+            ]
+        )
+        path = os.path.join(self.get_temp_dir(), "model.xml")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.export(path, format="openvino", verbose=False)
+        self.assertLen(float64_warnings(caught), 1)
+
     def test_float32_model_does_not_warn(self):
         model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
+        path = os.path.join(self.get_temp_dir(), "model.xml")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.predict(np.ones((3, 4), "float32"), verbose=0)
+            model.export(path, format="openvino", verbose=False)
         self.assertEqual(float64_warnings(caught), [])
