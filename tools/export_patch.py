@@ -24,6 +24,9 @@ import yaml
 TREE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 BACKEND = "keras/src/backend/openvino/"
 EXCLUDED_TESTS = BACKEND + "excluded_concrete_tests.txt"
+EXPORT = "keras/src/export/openvino.py"
+# keras-openvino builds the model that Keras's `export_openvino` exports.
+PACKAGE_EXPORT = "keras_openvino/src/export.py", "get_model_for_openvino_export"
 SERIES_DESCRIPTIONS = TREE_ROOT / "docs" / "series"
 with open(SERIES_DESCRIPTIONS / "series.toml", "rb") as file:
     SERIES = [(c["name"], c["roots"]) for c in tomllib.load(file)["concern"]]
@@ -80,6 +83,8 @@ class Layout:
     def path(self, relative):
         if relative == EXCLUDED_TESTS or not self.kov:
             return "excluded_tests.txt" if self.kov else relative
+        if relative == EXPORT:
+            return PACKAGE_EXPORT[0]
         py = relative.endswith(".py") and relative != BACKEND + "__init__.py"
         if py and relative.startswith(BACKEND):
             module = self.module(relative[len(BACKEND) : -3])
@@ -97,6 +102,7 @@ class Layout:
         for name in ("get_device", "DTYPES_MAX", "DTYPES_MIN"):
             moved = f"keras_openvino.src.ops.core import {name}"
             text = text.replace(moved, moved.replace("ops.core", "utils"))
+        text = re.sub(r"\bexport_openvino\b", PACKAGE_EXPORT[1], text)
         return re.sub(r"\bOpenVINOTrainer\b", self.trainer, text)
 
 

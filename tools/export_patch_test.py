@@ -42,6 +42,7 @@ def test_series_applies_in_order(series, tmp_path):
     changed = [line for line in text.splitlines() if line.startswith("+++ ")]
     assert "+++ b/keras_openvino/src/trainer.py" in changed
     assert "+++ b/keras_openvino/src/ops/numpy.py" in changed
+    assert "+++ b/keras_openvino/src/export.py" in changed
     assert "+++ b/conftest.py" in changed
     assert not [line for line in changed if line.startswith("+++ b/keras/")]
     assert "-from keras_openvino.src.utils import DTYPES_MAX" in text

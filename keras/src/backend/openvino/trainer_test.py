@@ -1,5 +1,8 @@
-"""`predict` on the OpenVINO backend: float32 models compute in float32,
-bfloat16 models return bfloat16 values."""
+"""`predict` and `evaluate` on the OpenVINO backend: the precision they
+compute in and the dtype they return."""
+
+import os
+import warnings
 
 import ml_dtypes
 import numpy as np
@@ -30,7 +33,20 @@ def dense_model(rng, features, units, dtype=None):
     return model, kernel, bias
 
 
+def cpu_has_bf16():
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "BF16" in capabilities
+
+
 class PredictPrecisionTest(testing.TestCase):
+    def setUp(self):
+        super().setUp()
+        if not cpu_has_bf16():
+            self.skipTest(
+                "The CPU lacks BF16 (OPTIMIZATION_CAPABILITIES): the CPU "
+                "plugin's default precision is f32 already."
+            )
+
     def test_predict_is_float32_accurate(self):
         # In bfloat16, the CPU plugin's default precision on CPUs that have
         # it, these sums of 256 products are off by about 1e-2.
@@ -56,6 +72,20 @@ class PredictPrecisionTest(testing.TestCase):
             "INFERENCE_PRECISION_HINT"
         )
         self.assertEqual(precision, ov.Type.f32)
+
+    def test_exported_model_compiled_at_float32_matches_predict(self):
+        # The IR cannot carry the hint: compiled without it, the exported
+        # model runs in bf16 on these CPUs.
+        rng = np.random.default_rng(5)
+        model, _, _ = dense_model(rng, 256, 8)
+        x = rng.standard_normal((32, 256)).astype("float32")
+        predicted = model.predict(x, batch_size=32, verbose=0)
+        path = os.path.join(self.get_temp_dir(), "model.xml")
+        model.export(path, format="openvino", verbose=False)
+        compiled = ov.compile_model(
+            path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+        )
+        self.assertAllClose(compiled([x])[0], predicted, rtol=1e-6, atol=1e-6)
 
 
 def bfloat16_reference(x, kernel, bias):
@@ -104,3 +134,69 @@ class BFloat16PredictTest(testing.TestCase):
         loss = model.evaluate(x, y, batch_size=8, verbose=0)
         expected = np.mean(bfloat16_reference(x, kernel, bias) ** 2)
         self.assertAllClose(loss, expected, rtol=3e-2)
+
+
+def float64_warnings(caught):
+    return [w for w in caught if "openvino#34138" in str(w.message)]
+
+
+class Float64WarningTest(testing.TestCase):
+    @parameterized.named_parameters(
+        ("float64_layer", "float64", None),
+        ("float64_inside", "float32", lambda x: ops.cast(x, "float64") * 2),
+    )
+    def test_predict_warns_once_per_model(self, dtype, function):
+        if function:
+            layer = layers.Lambda(function)
+        else:
+            layer = layers.Dense(2, dtype="float64")
+        model = models.Sequential([layers.Input((4,), dtype=dtype), layer])
+        x = np.ones((3, 4), dtype)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.predict(x, verbose=0)
+            model.predict(x, verbose=0)
+            model.predict(np.ones((5, 4), dtype), batch_size=5, verbose=0)
+        (warning,) = float64_warnings(caught)
+        self.assertIs(warning.category, UserWarning)
+        self.assertIn(
+            "https://github.com/openvinotoolkit/openvino/issues/34138",
+            str(warning.message),
+        )
+
+    def test_evaluate_warns(self):
+        model = models.Sequential(
+            [
+                layers.Input((4,), dtype="float64"),
+                layers.Dense(2, dtype="float64"),
+            ]
+        )
+        model.compile(loss="mean_squared_error")
+        x, y = np.ones((3, 4), "float64"), np.zeros((3, 2), "float64")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.evaluate(x, y, verbose=0)
+            model.evaluate(x, y, verbose=0)
+        self.assertLen(float64_warnings(caught), 1)
+
+    def test_export_warns(self):
+        model = models.Sequential(
+            [
+                layers.Input((4,), dtype="float64"),
+                layers.Dense(2, dtype="float64"),
+            ]
+        )
+        path = os.path.join(self.get_temp_dir(), "model.xml")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.export(path, format="openvino", verbose=False)
+        self.assertLen(float64_warnings(caught), 1)
+
+    def test_float32_model_does_not_warn(self):
+        model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
+        path = os.path.join(self.get_temp_dir(), "model.xml")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.predict(np.ones((3, 4), "float32"), verbose=0)
+            model.export(path, format="openvino", verbose=False)
+        self.assertEqual(float64_warnings(caught), [])
