@@ -221,26 +221,42 @@ class EagerEvaluationTest(testing.TestCase):
         ("int64", "int64"),
     )
     def test_types_the_plugin_changes_are_compiled(self, dtype):
-        # The plugin computes these in other types than their own; their
-        # reference kernels would give another answer than the plugin's.
-        compilations = 1
-        x = np.array([1.5, -2.0, 3.0, 2**40 + 1, 1e-3] * 4).astype(dtype)
-        result, compiled = self.compilations_during(
+        # The plugin computes these in other types than their own, so that
+        # their reference kernels could give another answer than the
+        # plugin's: they are compiled. Values exact in every type.
+        x = np.array([1.5, -2.0, 3.0, 0.25, 64.0] * 4).astype(dtype)
+        result, compilations = self.compilations_during(
             lambda: ops.multiply(ops.add(x, x), x)
         )
-        self.assertEqual(compiled, compilations)
-        lazy = ops.multiply(ops.add(x, x), x)
-        compiled_model = ov.compile_model(
-            ov.Model([lazy.output], []),
-            "CPU",
-            {"INFERENCE_PRECISION_HINT": "f32"},
-        )
-        expected = compiled_model({})[0]
-        if x.dtype == ml_dtypes.bfloat16:
-            expected = expected.view(ml_dtypes.bfloat16)
-        self.assertEqual(result.dtype, np.dtype(lazy.dtype))
+        self.assertEqual(compilations, 1)
+        result_dtype = ops.multiply(ops.add(x, x), x).dtype
+        expected = (x.astype("float64") * 2 * x).astype(result_dtype)
+        self.assertEqual(result.dtype, expected.dtype)
         bits = f"u{result.itemsize}"
         np.testing.assert_array_equal(result.view(bits), expected.view(bits))
+
+    @parameterized.named_parameters(
+        ("float32", "float32"), ("float64", "float64"), ("float16", "float16")
+    )
+    def test_moved_values_keep_their_bits(self, dtype):
+        # Compiled, the folded constants lost -0.0 and subnormals.
+        info = ml_dtypes.finfo(dtype)
+        x = np.array([-0.0, info.smallest_subnormal, 1e300, -np.inf, np.nan])
+        x = x.astype(dtype)
+        result, compilations = self.compilations_during(
+            lambda: ops.reshape(ops.flip(ops.reshape(x, (5, 1)), 0), (5,))
+        )
+        self.assertEqual(compilations, 0)
+        bits = f"u{x.itemsize}"
+        np.testing.assert_array_equal(result.view(bits), x[::-1].view(bits))
+
+    def test_other_evaluation_errors_propagate(self):
+        x = np.array([1.0, -2.5, np.nan], "float32")
+        with mock.patch.object(
+            ov.Model, "evaluate", side_effect=RuntimeError("out of memory")
+        ):
+            with self.assertRaisesRegex(RuntimeError, "convert_to_numpy"):
+                ops.convert_to_numpy(ops.abs(x))
 
     def test_a_missing_reference_kernel_falls_back_to_compiling(self):
         x = np.array([1.0, -2.5, np.nan], "float32")
