@@ -137,8 +137,14 @@ def _unedited_functions(source, edits, filename, module):
         code = compile(
             "\n" * start + "".join(lines[start:end]), filename, "exec"
         )
-        scratch = {}
-        exec(code, module.__dict__, scratch)
+        # The module's names, with the imports that the edits may drop.
+        namespace, scratch = dict(module.__dict__), {}
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                exec(
+                    compile(ast.Module([node], []), filename, "exec"), namespace
+                )
+        exec(code, namespace, scratch)
         functions[name] = scratch[name]
     return functions
 

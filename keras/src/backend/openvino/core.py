@@ -36,10 +36,13 @@ def _is_reference_exact(node):
     if all(element_type in REFERENCE_ELEMENT_TYPES for element_type in types):
         return True
     if node.get_type_name() == "Convert":
-        # Between floats the reference kernel rounds as NumPy does; the
-        # plugin reads float64 as float32, so that it saturates infinities.
+        # float32 to float64 is exact, where the plugin saturates infinities;
+        # float8 has no other kernels, and converts as ml_dtypes does.
+        float8 = {Type.f8e4m3, Type.f8e5m2}
         source, target = types
-        return source.is_real() and target.is_real() and source != Type.f64
+        return types == [Type.f32, Type.f64] or (
+            {source, target} <= float8 | {Type.f32} and source != target
+        )
     return node.get_type_name() in EXACT_NODE_TYPES
 
 
