@@ -2,7 +2,6 @@
 
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "openvino")
@@ -10,7 +9,7 @@ os.environ.setdefault("KERAS_BACKEND", "openvino")
 # Keras loads its pluggable backend, this package, while it initializes;
 # collecting a test module of this package first would import the backend
 # into a half-initialized Keras.
-import keras  # noqa: E402
+import keras  # noqa: E402, F401
 
 FUNCTIONAL_CALL_BUG = (
     "Keras #23397 (https://github.com/keras-team/keras/pull/23397): "
@@ -19,23 +18,13 @@ FUNCTIONAL_CALL_BUG = (
 )
 
 
-def functional_call_works():
-    inputs = keras.Input((1,))
-    model = keras.Model(inputs, keras.layers.Identity()(inputs))
-    try:
-        model(np.zeros((1, 1), "float32"))
-    except NameError:
-        return False
-    return True
-
-
-def pytest_collection_modifyitems(items):
-    # Where functional models cannot be called, a test that fails with that
-    # NameError is expected to; any other failure still fails, and the
-    # tests pass again (XPASS) once the checkout has the fix.
-    if not functional_call_works():
-        mark = pytest.mark.xfail(
-            raises=NameError, strict=False, reason=FUNCTIONAL_CALL_BUG
-        )
-        for item in items:
-            item.add_marker(mark)
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # A test that fails with that NameError is an expected failure (a
+    # non-strict xfail), at a Keras checkout with the bug only; any other
+    # failure, another NameError included, still fails.
+    report = (yield).get_result()
+    error = call.excinfo and call.excinfo.value
+    bug = "name 'operation_fn' is not defined"
+    if report.failed and isinstance(error, NameError) and bug in str(error):
+        report.outcome, report.wasxfail = "skipped", FUNCTIONAL_CALL_BUG
