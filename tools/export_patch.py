@@ -49,7 +49,7 @@ STEP = """
         env:
           # The Keras checkout, not the keras that pip installed.
           PYTHONPATH: ../keras
-        run: pytest TARGETS
+        run: pytest TARGETS -n auto
 """
 with open(TREE_ROOT / "tools" / "replaced_definitions.txt") as file:
     REQUIRED = [tuple(line.split()) for line in file if line[0] != "#"]
@@ -530,7 +530,7 @@ def ci_step(layout, series):
         diff += unified_diff(REQUIREMENTS, old, new)
         needs = "\n\nThe packages only these tests import join "
         needs += f"`{REQUIREMENTS}`'s testing block: `hypothesis`."
-    name, command = "ci-package-tests", f"pytest {targets}"
+    name, command = "ci-package-tests", f"pytest {targets} -n auto"
     description = described(name, layout, command=command, needs=needs)
     return [(name, description, diff)]
 

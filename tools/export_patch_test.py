@@ -56,7 +56,7 @@ def test_series_applies_in_order(series, tmp_path):
         "if": "${{ !cancelled() }}",
         "env": {"PYTHONPATH": "../keras"},
         "working-directory": "./keras-openvino",
-        "run": "pytest keras_openvino integration_tests",
+        "run": "pytest keras_openvino integration_tests -n auto",
     }
     core = ep.write_series(root, tmp_path / "core", core_only=True)
     full = [p for p in paths if "compiled-model" not in p.name]

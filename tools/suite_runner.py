@@ -41,7 +41,9 @@ TORCH += ("torch.ops.core import",)
 # OpenVINO, no PYTHONPATH unless given: where a run starts picks its Keras.
 BASE = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 BASE["KERAS_BACKEND"] = "openvino"
-TABLE = ["", "| run | tests | passed | failing | skipped |", "|-|-:|-:|-:|-:|"]
+TABLE = ["", "| run | tests | passed | failing | skipped | xfailed |"]
+TABLE += ["|-|-:|-:|-:|-:|-:|"]
+SKIPS = "skipped", "xfailed"  # An xfail: <skipped type="pytest.xfail">
 listed = lambda title, xs: [f"\n{title}: {len(xs)}.", *(f"- `{x}`" for x in xs)]
 only = lambda a, b: sorted(t for t in a if a[t] == "passed" != b.get(t))
 
@@ -85,6 +87,8 @@ def outcomes(report):
             results[f"collect {module}"] = "error"
             continue
         tags = [OUTCOMES[c.tag] for c in case if c.tag in OUTCOMES]
+        xfail = [c for c in case if c.get("type") == "pytest.xfail"]
+        tags += ["xfailed"] * bool(xfail)
         test_id = f"{module}::{test_class.split('.')[-1]}::{case.get('name')}"
         results[test_id] = (tags or ["passed"])[-1]
     return results
@@ -155,7 +159,7 @@ def report(work, sides, tests, extra=(), listings=(), runs=(), ignore=()):
     table = [*TABLE]
     for label, one in results.items():
         n = [*one.values()].count
-        n = [len(one), n("passed"), n("failed") + n("error"), n("skipped")]
+        n = [len(one), n("passed"), n("failed") + n("error"), *map(n, SKIPS)]
         table.append(f"| {label} | {' | '.join(map(str, n))} |")
     return table + lines + listed("Failing", failed)[:1], failed
 
@@ -313,7 +317,8 @@ def keras_suite(args, work):
     and torch in the `pluggable_backend` snapshot, patched, torch's import
     mended, and on OpenVINO from this tree; then the step the series adds to
     keras-openvino's workflow, as it says, keras-openvino installed, the
-    snapshot beside it with `Functional.call` mended (else: NameError)."""
+    snapshot beside it as it is (its model tests xfail: `Functional.call`
+    raises NameError there)."""
     python = pathlib.Path(args.venv or "/tmp/suite-venv-b", "bin/python")
     write = lambda root, folder: [export_patch.write_suite_patch(root, folder)]
     root = unpack(BRANCH, work / "keras", write, TORCH)
@@ -328,7 +333,7 @@ def keras_suite(args, work):
         runs.append((label, Side(label, root, env, (), python), tests))
     pyargs = ["--pyargs", "keras.src.ops.numpy_test", "-k", select]
     runs.append(("openvino, here", Side("", ROOT, BASE), pyargs))
-    unpack(BRANCH, work / "ci", None, FUNCTIONAL)  # Beside keras-openvino.
+    unpack(BRANCH, work / "ci")  # Beside keras-openvino, unmended, as CI.
     openvino = unpack(KERAS_OPENVINO, work / "ci", export_patch.write_series)
     ci = pathlib.Path("/tmp/ci-venv-b/bin/python")
     requirements = ["-r", openvino / "requirements.txt", "-e", openvino]

@@ -25,6 +25,11 @@ def test_ids_whatever_the_root_and_the_record_header(tmp_path):
     assert found["keras.src.a_test::T::t"] == "skipped"
     assert found["collect keras.src.a_test"] == "error"
     assert runner.outcomes(tmp_path / "c.xml") == {"run c": "error"}
+    xfail = case.format("d.T", "") + '<skipped type="pytest.xfail"/></testcase>'
+    (tmp_path / "d.xml").write_text(f"<x>{xfail}</x>")
+    assert runner.outcomes(tmp_path / "d.xml") == {
+        "keras.src.a_test::T::t": "xfailed"
+    }
     start = datetime.datetime(2026, 12, 3, 4, 5, tzinfo=datetime.UTC)
     head = "\n".join(runner.header("T", ["x"], start)).split("\n")
     assert head[:3] == ["# T", "", "- command: `x` (from the root)"]
@@ -44,6 +49,6 @@ def test_reruns_and_the_excluded_list(tmp_path, monkeypatch):
     lines, failed = runner.report(tmp_path, sides, ["keras"], (), listings)
     assert failed == ["keras.a_test::T::test_lost", "T::test_won must go"]
     assert "- `keras.a_test::T::test_flaky: 2, 2`" in lines
-    assert "| after | 3 | 1 | 2 | 0 |" in lines
+    assert "| after | 3 | 1 | 2 | 0 | 0 |" in lines
     assert "- `T::test_won`: 1 of 1 fail; passed; True" in lines
     assert listings[1].read_text().endswith("test_flaky\n")  # Restored.
