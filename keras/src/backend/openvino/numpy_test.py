@@ -702,19 +702,16 @@ class ArgExtremumParityTest(testing.TestCase):
             tensor = ops.convert_to_tensor(x)
             self.assertSameIndices(openvino_arg(op, tensor), reference(x))
 
-    def test_float64_in_a_graph_is_a_known_limit(self):
-        # In a compiled graph the plugin compares float64 as float32:
-        # values that only float64 tells apart tie, and the first of them
-        # is returned; float32's largest value and beyond tie with inf.
-        float32_max = 3.4028234663852886e38
-        for values in (
-            [1.0, 1.0 + 1e-12],
-            [1e300, 1e301],
-            [float32_max, np.inf],
-        ):
-            x = np.array(values)
-            self.assertEqual(np.argmax(x), 1)
-            self.assertSameIndices(run_compiled("argmax", x), np.int32(0))
+    @parameterized.named_parameters(
+        ("beyond_float32_precision", [1.0, 1.0 + 1e-12]),
+        ("beyond_float32_range", [1e300, 1e301]),
+        ("float32_max_and_inf", [3.4028234663852886e38, np.inf]),
+    )
+    @FLOAT64_IN_GRAPHS
+    def test_float64_in_a_graph(self, values):
+        # The plugin compares float64 as float32: these values tie there.
+        x = np.array(values)
+        self.assertSameIndices(run_compiled("argmax", x), np.argmax(x))
 
 
 class ArgExtremumLengthTest(testing.TestCase):
