@@ -7,8 +7,21 @@ import pathlib
 os.environ.setdefault("KERAS_BACKEND", "openvino")
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from keras.src import backend  # noqa: E402
+
+# Hypothesis draws a bounded number of examples per test; set
+# HYPOTHESIS_PROFILE=long for a long run.
+for name, examples in (("default", 60), ("long", 5000)):
+    settings.register_profile(
+        name,
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 EXCLUDED_TESTS_FILE = (
     pathlib.Path(__file__).parent

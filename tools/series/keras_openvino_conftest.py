@@ -3,6 +3,8 @@
 import os
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings
 
 os.environ.setdefault("KERAS_BACKEND", "openvino")
 
@@ -28,3 +30,15 @@ def pytest_runtest_makereport(item, call):
     bug = "name 'operation_fn' is not defined"
     if report.failed and isinstance(error, NameError) and bug in str(error):
         report.outcome, report.wasxfail = "skipped", FUNCTIONAL_CALL_BUG
+
+
+# Hypothesis draws a bounded number of examples per test; set
+# HYPOTHESIS_PROFILE=long for a long run.
+for name, examples in (("default", 60), ("long", 5000)):
+    settings.register_profile(
+        name,
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

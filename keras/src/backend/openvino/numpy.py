@@ -13,6 +13,7 @@ from keras.src.backend.common.backend_utils import canonicalize_axis
 from keras.src.backend.openvino.core import OPENVINO_DTYPES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import convert_to_numpy
+from keras.src.backend.openvino.core import convert_to_tensor
 from keras.src.backend.openvino.core import evaluate_with_reference_kernels
 from keras.src.backend.openvino.core import get_ov_output
 from keras.src.backend.openvino.core import ov_to_keras_type
@@ -55,18 +56,33 @@ def _checked_dtype(dtype):
     return name
 
 
+def _depends_on_parameter(output):
+    """Whether `output` is computed from a `Parameter`, a model's input."""
+    seen, nodes = set(), [output.get_node()]
+    while nodes:
+        node = nodes.pop()
+        if node.get_type_name() == "Parameter":
+            return True
+        if node not in seen:
+            seen.add(node)
+            nodes += [value.get_node() for value in node.input_values()]
+    return False
+
+
 def _eager_data(x):
     """The values of `x` as a native C-ordered array (maybe `x`'s memory)
-    and their Keras dtype; None for a symbolic tensor."""
+    and their Keras dtype; None for a graph of a model's inputs."""
+    if isinstance(x, (list, tuple, int, float)):
+        # Python numbers take Keras's default dtypes.
+        x = convert_to_tensor(x)
     if isinstance(x, KerasVariable):
         x = x.value
     if isinstance(x, OpenVINOKerasTensor):
-        _checked_dtype(x.dtype)
-        try:
-            data = convert_to_numpy(x)
-        except RuntimeError:
-            # A graph of the model's inputs: the op extends it.
-            return None, x.dtype
+        dtype = _checked_dtype(x.dtype)
+        if _depends_on_parameter(x.output):
+            # The op extends the graph.
+            return None, dtype
+        data = convert_to_numpy(x)
     else:
         data = np.asarray(x)
     dtype = _checked_dtype(data.dtype)
@@ -114,7 +130,13 @@ def _arg_extremum_graph(keys, is_nan, axis, keepdims, rank, mode):
     def first(values, mode):
         # Stable: the first of equal values, `-0.0` and `0.0` included.
         return ov_opset.topk(
-            values, _i32(1), reduced_axis, mode, "value", Type.i32, True
+            values,
+            k=_i32(1),
+            axis=reduced_axis,
+            mode=mode,
+            sort="value",
+            index_element_type=Type.i32,
+            stable=True,
         ).output(1)
 
     indices = first(keys, mode)
@@ -135,6 +157,8 @@ def _arg_extremum_graph(keys, is_nan, axis, keepdims, rank, mode):
 def _arg_extremum(x, axis, keepdims, mode):
     if axis is not None:
         try:
+            if isinstance(axis, bool):  # As NumPy: not an integer here.
+                raise TypeError
             axis = operator.index(axis)
         except TypeError:
             raise TypeError(

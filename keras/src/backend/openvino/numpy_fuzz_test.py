@@ -12,19 +12,17 @@ and `argmax`/`argmin` of such arrays along every axis against NumPy's
 indices, eagerly and (float16, float32) compiled.
 
 The normal test run draws a bounded number of examples; set
-`HYPOTHESIS_PROFILE=long` for a long run.
+`HYPOTHESIS_PROFILE=long` for a long run (profiles in the root
+`conftest.py`).
 """
 
-import os
 import warnings
 
 import ml_dtypes
 import numpy as np
 import pytest
-from hypothesis import HealthCheck
 from hypothesis import assume
 from hypothesis import given
-from hypothesis import settings
 from hypothesis import strategies as st
 
 from keras.src import backend
@@ -36,20 +34,6 @@ pytestmark = pytest.mark.skipif(
     backend.backend() != "openvino",
     reason="Tests the OpenVINO backend's own implementation.",
 )
-
-settings.register_profile(
-    "default",
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "long",
-    max_examples=5000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 LAYOUTS = {
     "c_order": lambda a: a,

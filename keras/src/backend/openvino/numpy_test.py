@@ -2,6 +2,7 @@
 and `argmin` with NumPy."""
 
 import warnings
+from unittest import mock
 
 import ml_dtypes
 import numpy as np
@@ -703,6 +704,26 @@ class ArgExtremumParityTest(testing.TestCase):
             self.assertSameIndices(openvino_arg(op, tensor), reference(x))
 
     @parameterized.named_parameters(
+        ("floats", [1.0, 1.0 + 1e-12, -3.0]),
+        ("nested", [[1.0, 1e-50], [0.0, 1.0 + 1e-12]]),
+        ("integers", [3, 2**31 - 1, -(2**31), 2**31 - 1]),
+        ("booleans", [False, True, True]),
+        ("scalar", 2.5),
+    )
+    def test_python_values_take_keras_default_dtypes(self, values):
+        # As every backend: Python floats are float32, ints int32.
+        image = np.asarray(values)
+        if image.dtype == np.float64:
+            image = image.astype(np.float32)
+        elif image.dtype == np.int64:
+            image = image.astype(np.int32)
+        for op, reference in ARG_OPS.items():
+            for axis in (None, -1):
+                self.assertSameIndices(
+                    openvino_arg(op, values, axis=axis), reference(image, axis)
+                )
+
+    @parameterized.named_parameters(
         ("beyond_float32_precision", [1.0, 1.0 + 1e-12]),
         ("beyond_float32_range", [1e300, 1e301]),
         ("float32_max_and_inf", [3.4028234663852886e38, np.inf]),
@@ -774,6 +795,8 @@ class ArgExtremumBadInputTest(testing.TestCase):
         ("negative_axis_out_of_bounds", {"axis": -3}, ValueError, "axis -3"),
         ("float_axis", {"axis": 1.0}, TypeError, "`axis`"),
         ("tuple_axis", {"axis": (0, 1)}, TypeError, "`axis`"),
+        ("true_axis", {"axis": True}, TypeError, "`axis`"),
+        ("false_axis", {"axis": False}, TypeError, "`axis`"),
     )
     def test_bad_axis(self, kwargs, error, message):
         for op in ARG_OPS:
@@ -784,6 +807,16 @@ class ArgExtremumBadInputTest(testing.TestCase):
         for op in ARG_OPS:
             with self.assertRaisesRegex(TypeError, "`x` must hold real"):
                 getattr(ops, op)(np.array(["a", "b"]))
+
+    def test_failed_eager_evaluation_raises(self):
+        x = ops.add(np.ones((2, 3), "float32"), 1.0)
+        failure = RuntimeError("Evaluation failed")
+        for op in ARG_OPS:
+            with mock.patch.object(
+                openvino_numpy, "convert_to_numpy", side_effect=failure
+            ):
+                with self.assertRaisesRegex(RuntimeError, "Evaluation failed"):
+                    getattr(ops, op)(x)
 
     @parameterized.named_parameters(
         ("flattened", (0, 3), None),
@@ -839,6 +872,16 @@ class ArgExtremumGraphTest(testing.TestCase):
             result = model.predict(x, batch_size=batch_size, verbose=0)
             self.assertSameIndices(result, expected)
         self.assertSameIndices(run_exported(model, x), expected)
+
+    def test_graph_of_model_inputs_is_extended_not_evaluated(self):
+        x = arg_extremum_data("float32", with_nan=True)
+        with mock.patch.object(
+            openvino_numpy, "convert_to_numpy", side_effect=AssertionError
+        ):
+            for op, reference in ARG_OPS.items():
+                self.assertSameIndices(
+                    run_compiled(op, x, axis=1), reference(x, 1)
+                )
 
 
 class NanCumulativeTest(testing.TestCase):
