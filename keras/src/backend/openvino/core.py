@@ -48,12 +48,8 @@ def _is_reference_exact(node):
 
 def evaluate_with_reference_kernels(model):
     """The value of the one result of `model`, which has no parameters,
-    computed by OpenVINO's reference kernels (`ov.Model.evaluate`).
-
-    Returns:
-        A NumPy array that belongs to the caller, or None when a node has
-        no reference kernel for its types.
-    """
+    from OpenVINO's reference kernels (`ov.Model.evaluate`): a new NumPy
+    array, or None when a node has no reference kernel for its types."""
     element_type = model.output(0).get_element_type()
     shape = model.output(0).get_partial_shape()
     if shape.is_static and 0 in shape.to_shape():
@@ -76,19 +72,12 @@ def evaluate_with_reference_kernels(model):
 
 
 def evaluate_constant_graph(output):
-    """The value of a graph of constants, from OpenVINO's reference kernels.
+    """The value of a graph of constants from OpenVINO's reference kernels,
+    where every node is reference-exact; else None (compile it).
 
     The reference kernels are what the CPU plugin's compile-time constant
-    folding runs, without the compilation, which costs tens of milliseconds
-    for any graph; unlike the folding, they keep negative zeros and
-    subnormals. Only graphs whose every node is reference-exact
-    (`_is_reference_exact`) are evaluated.
-
-    Returns:
-        A NumPy array that belongs to the caller, or None when the graph
-        depends on a parameter, holds a random node or a node whose
-        reference kernel is not exact for its types, or has a node without
-        a reference kernel.
+    folding runs, without the tens of milliseconds a compilation takes;
+    unlike the folding, they keep negative zeros and subnormals.
     """
     try:
         model = ov.Model([output], [])
@@ -96,8 +85,7 @@ def evaluate_constant_graph(output):
         # The graph references parameters: a symbolic tensor.
         return None
     for node in model.get_ordered_ops():
-        kind = node.get_type_name()
-        if kind in ("Parameter", *STATEFUL_NODE_TYPES):
+        if node.get_type_name() in STATEFUL_NODE_TYPES:
             return None
         if not _is_reference_exact(node):
             return None

@@ -26,16 +26,17 @@ def _i32(value):
 
 
 def _constant(array):
-    """A `Constant` holding a copy of `array`, ml_dtypes' types included."""
+    """A `Constant` holding a copy of `array`, ml_dtypes' types included:
+    from its bits, since OpenVINO refuses a bf16 `inf` made from a number."""
     ov_type = OPENVINO_DTYPES[standardize_dtype(array.dtype)]
     tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
     bits = f"u{array.itemsize}"
     tensor.data.view(bits)[...] = array.view(bits)
-    return ov.op.Constant(tensor).output(0)
+    return ov.op.Constant(tensor)
 
 
 def _eager_tensor(array):
-    return OpenVINOKerasTensor(_constant(array))
+    return OpenVINOKerasTensor(_constant(array).output(0))
 
 
 def _checked_dtype(dtype):
@@ -156,14 +157,12 @@ def _arg_extremum_graph(keys, is_nan, axis, keepdims, rank, mode):
 
 def _arg_extremum(x, axis, keepdims, mode):
     if axis is not None:
-        try:
-            if isinstance(axis, bool):  # As NumPy: not an integer here.
-                raise TypeError
-            axis = operator.index(axis)
-        except TypeError:
+        # As in NumPy, a boolean is not an axis.
+        if isinstance(axis, bool) or not hasattr(type(axis), "__index__"):
             raise TypeError(
                 f"`axis` must be an integer or None, but received {axis!r}."
-            ) from None
+            )
+        axis = operator.index(axis)
     data, dtype = _eager_data(x)
     if data is None:
         keys = get_ov_output(x)
@@ -177,7 +176,7 @@ def _arg_extremum(x, axis, keepdims, mode):
         keys, is_nan = _float64_keys(data)
     else:
         shape = list(data.shape)
-        keys = _constant(data)
+        keys = _constant(data).output(0)
         if dtype.startswith("float8"):
             # No reference kernels for float8; float32 holds every value.
             keys = ov_opset.convert(keys, Type.f32).output(0)
@@ -239,13 +238,7 @@ def _nan_to_num_constant(value, dtype, element_type):
         )
     with np.errstate(over="ignore"):
         array = array.reshape(()).astype(dtype)
-    array = array.astype(ov_to_keras_type(element_type))
-    # From the bits: OpenVINO refuses a bf16 constant of inf or NaN made
-    # from a number.
-    tensor = ov.Tensor(element_type, ov.Shape([]))
-    bits = f"u{array.itemsize}"
-    tensor.data.view(bits)[...] = array.view(bits)
-    return ov.op.Constant(tensor)
+    return _constant(array.astype(ov_to_keras_type(element_type)))
 
 
 def _nan_as(x, value):
