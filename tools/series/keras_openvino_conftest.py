@@ -3,8 +3,6 @@
 import os
 
 import pytest
-from hypothesis import HealthCheck
-from hypothesis import settings
 
 os.environ.setdefault("KERAS_BACKEND", "openvino")
 
@@ -32,13 +30,19 @@ def pytest_runtest_makereport(item, call):
         report.outcome, report.wasxfail = "skipped", FUNCTIONAL_CALL_BUG
 
 
-# Hypothesis draws a bounded number of examples per test; set
-# HYPOTHESIS_PROFILE=long for a long run.
-for name, examples in (("default", 60), ("long", 5000)):
-    settings.register_profile(
-        name,
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+def pytest_configure(config):
+    try:
+        from hypothesis import HealthCheck
+        from hypothesis import settings
+    except ImportError:  # Only the fuzz tests need it.
+        return
+    # A bounded number of examples per test; HYPOTHESIS_PROFILE=long for a
+    # long run.
+    for name, examples in (("default", 60), ("long", 5000)):
+        settings.register_profile(
+            name,
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
