@@ -388,11 +388,11 @@ FLOAT64_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
     reason="openvino#34138: the CPU plugin computes float64 as float32",
 )
-# The CPU plugin flushes subnormal constants to zero when it compiles a
-# model (openvinotoolkit/openvino#19361 describes the flush).
+# The CPU plugin zeroes the subnormal values of a model's constants when it
+# compiles it, by design (openvino#3797; #19361 describes it).
 SUBNORMAL_CONSTANTS_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
-    reason="the CPU plugin flushes subnormal constants to zero",
+    reason="openvino#3797: the CPU plugin zeroes subnormal constants",
 )
 
 
