@@ -29,9 +29,8 @@ STATEFUL_NODE_TYPES = frozenset(("RandomUniform", "Multinomial"))
 
 
 def _is_reference_exact(node):
-    """Whether `node`'s reference kernel computes what the plugin computes,
-    or, where the plugin is wrong (float64 read as float32), NumPy's
-    answer."""
+    """Whether `node`'s reference kernel computes what the plugin does or,
+    where the plugin is wrong (float64 as float32), NumPy's answer."""
     types = [port.get_element_type() for port in node.inputs()]
     types += [port.get_element_type() for port in node.outputs()]
     if all(element_type in REFERENCE_ELEMENT_TYPES for element_type in types):

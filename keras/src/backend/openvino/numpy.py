@@ -222,8 +222,7 @@ def argmin(x, axis=None, keepdims=False):
 
 
 def _nan_to_num_constant(value, dtype, element_type):
-    """A Constant of `element_type` holding `value` cast to the NumPy
-    `dtype` as NumPy casts it: beyond the dtype's range, infinite."""
+    """A Constant of `element_type`: `value` cast to `dtype` as NumPy does."""
     array = np.asarray(value)
     if array.dtype == object and type(value) is int:
         # Beyond int64: NumPy takes it as a Python float.
