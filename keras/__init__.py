@@ -51,7 +51,8 @@ import tomllib
 _TREE_DIR = os.path.dirname(os.path.abspath(__file__))
 _EDITS_SUFFIX = ".edits.toml"
 # Speed patches: edits of this tree's own modules, each a later patch of
-# the series; the tree runs with all of them.
+# the series; the tree runs with all of them. An edit with `edited = true`
+# changes a release function as this tree's edits left it.
 _SPEED_DIR = os.path.join(os.path.dirname(_TREE_DIR), "speed")
 
 
@@ -64,11 +65,12 @@ def _read_edits(path):
     with open(path, "rb") as f:
         edits = tomllib.load(f).get("edit", [])
     for edit in edits:
-        unknown = set(edit) - {"module", "function", "anchor", "replacement"}
+        keys = {"module", "function", "anchor", "replacement", "edited"}
+        unknown = set(edit) - keys
         if unknown or not {"anchor", "replacement"} <= set(edit):
             raise _EditError(
                 f"{path}: an edit has `anchor`, `replacement` and optionally "
-                f"`function` (and `module`, in a speed patch), not "
+                f"`function` (and `module`, `edited` in a speed patch), not "
                 f"{sorted(edit)}"
             )
     return edits
@@ -207,7 +209,7 @@ def _tree_code(tree_file):
     edits made to it."""
     with open(tree_file, encoding="utf-8") as f:
         source = f.read()
-    speed_edits = _speed_edits(tree_file)
+    speed_edits = [e for e in _speed_edits(tree_file) if not e.get("edited")]
     if speed_edits:
         source = _apply_edits(source, speed_edits, tree_file)
         # Tracebacks and `inspect` then show the lines that run.
@@ -251,6 +253,11 @@ class _OverlayLoader(importlib.abc.Loader):
                 original = f.read()
             edits = _read_edits(self.edits_file)
             source = _apply_edits(original, edits, origin)
+            # Speed patches' edits of the functions those edits changed.
+            module_file = self.edits_file.removesuffix(_EDITS_SUFFIX) + ".py"
+            edited = [e for e in _speed_edits(module_file) if e.get("edited")]
+            if edited:
+                source = _apply_edits(source, edited, origin)
             module.__edits_file__ = self.edits_file
             # Tracebacks and `inspect` then show the lines that run.
             linecache.cache[origin] = (

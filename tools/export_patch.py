@@ -414,6 +414,13 @@ def stage_texts(layout, modules, present, speed_edits=()):
         texts[target] = (keras_root / target).read_text()
         if any(edit.get("function") for edit in chosen):
             texts[target] = overlay._apply_edits(texts[target], chosen, target)
+        module = relative.removesuffix(".edits.toml") + ".py"
+        if edited := [
+            {key: layout.rewrite(str(value)) for key, value in edit.items()}
+            for edit in speed_edits
+            if edit.get("edited") and edit["module"] == module
+        ]:
+            texts[target] = overlay._apply_edits(texts[target], edited, target)
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
@@ -431,7 +438,11 @@ def stage_texts(layout, modules, present, speed_edits=()):
         if release is None and (keras_root / target).is_file():
             release = (keras_root / target).read_text()
         source = module.stage_source(present)
-        if chosen := [e for e in speed_edits if e["module"] == relative]:
+        if chosen := [
+            e
+            for e in speed_edits
+            if e["module"] == relative and not e.get("edited")
+        ]:
             source = source and overlay._apply_edits(source, chosen, relative)
         if source is None or not source.strip():
             texts[target] = release  # Not in this stage, or a package marker.
