@@ -389,10 +389,11 @@ FLOAT64_IN_GRAPHS = pytest.mark.xfail(
     reason="openvino#34138: the CPU plugin computes float64 as float32",
 )
 # The CPU plugin zeroes the subnormal values of a model's constants when it
-# compiles it, by design (openvino#3797; #19361 describes it).
+# compiles it, by design (openvinotoolkit/openvino pull requests #3797 and
+# #19361); no OpenVINO issue tracks it.
 SUBNORMAL_CONSTANTS_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
-    reason="openvino#3797: the CPU plugin zeroes subnormal constants",
+    reason="the CPU plugin zeroes subnormal constants (openvino PR #3797)",
 )
 
 

@@ -192,8 +192,15 @@ class Float64WarningTest(testing.TestCase):
             model.export(path, format="openvino", verbose=False)
         self.assertLen(float64_warnings(caught), 1)
 
-    def test_float32_model_does_not_warn(self):
+    @parameterized.named_parameters(
+        ("dense", None),
+        # Its bin boundaries are a float64 constant, converted down.
+        ("discretization", layers.Discretization(bin_boundaries=[0.2, 0.5])),
+    )
+    def test_float32_model_does_not_warn(self, layer):
         model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
+        if layer is not None:
+            model = models.Sequential([layers.Input((4,)), layer])
         path = os.path.join(self.get_temp_dir(), "model.xml")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
