@@ -126,6 +126,15 @@ def _apply_edits(source, edits, filename):
     return "".join(lines)
 
 
+def _apply_speed_edits(source, edits, filename):
+    """`source` with the speed patches' `edits` made patch by patch, so that
+    a patch can edit the lines an earlier one added."""
+    for patch in dict.fromkeys(edit["patch"] for edit in edits):
+        chosen = [edit for edit in edits if edit["patch"] == patch]
+        source = _apply_edits(source, chosen, filename)
+    return source
+
+
 def _unedited_functions(source, edits, filename, module):
     """The module-level functions that `edits` change, built from the
     unedited `source` in `module`'s namespace, by name."""
@@ -164,7 +173,7 @@ def _speed_edits(tree_file):
         if name.endswith(_EDITS_SUFFIX):
             path = os.path.join(_SPEED_DIR, name)
             edits += [
-                edit
+                dict(edit, patch=name)
                 for edit in _read_edits(path)
                 if edit.get("module") == relative.replace(os.sep, "/")
             ]
@@ -211,7 +220,7 @@ def _tree_code(tree_file):
         source = f.read()
     speed_edits = [e for e in _speed_edits(tree_file) if not e.get("edited")]
     if speed_edits:
-        source = _apply_edits(source, speed_edits, tree_file)
+        source = _apply_speed_edits(source, speed_edits, tree_file)
         # Tracebacks and `inspect` then show the lines that run.
         linecache.cache[tree_file] = (
             len(source),
@@ -257,7 +266,7 @@ class _OverlayLoader(importlib.abc.Loader):
             module_file = self.edits_file.removesuffix(_EDITS_SUFFIX) + ".py"
             edited = [e for e in _speed_edits(module_file) if e.get("edited")]
             if edited:
-                source = _apply_edits(source, edited, origin)
+                source = _apply_speed_edits(source, edited, origin)
             module.__edits_file__ = self.edits_file
             # Tracebacks and `inspect` then show the lines that run.
             linecache.cache[origin] = (

@@ -420,7 +420,9 @@ def stage_texts(layout, modules, present, speed_edits=()):
             for edit in speed_edits
             if edit.get("edited") and edit["module"] == module
         ]:
-            texts[target] = overlay._apply_edits(texts[target], edited, target)
+            texts[target] = overlay._apply_speed_edits(
+                texts[target], edited, target
+            )
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
@@ -443,7 +445,9 @@ def stage_texts(layout, modules, present, speed_edits=()):
             for e in speed_edits
             if e["module"] == relative and not e.get("edited")
         ]:
-            source = source and overlay._apply_edits(source, chosen, relative)
+            source = source and overlay._apply_speed_edits(
+                source, chosen, relative
+            )
         if source is None or not source.strip():
             texts[target] = release  # Not in this stage, or a package marker.
         elif release is None:
@@ -487,10 +491,11 @@ def package_conftest(hypothesis, functional_call=False):
 
 
 def speed_patches():
-    return [
-        (relative.split("-", 1)[1].removesuffix(".edits.toml"), file_edits)
-        for relative, file_edits in edits(TREE_ROOT / "speed")
-    ]
+    patches = []
+    for relative, file_edits in edits(TREE_ROOT / "speed"):
+        name = relative.split("-", 1)[1].removesuffix(".edits.toml")
+        patches.append((name, [dict(e, patch=name) for e in file_edits]))
+    return patches
 
 
 def series_names(layout, core_only=False):
