@@ -7,16 +7,14 @@ def warn_if_float64(ov_model):
     """Warns if `ov_model` computes in float64; returns whether it did.
     A float64 constant that is only converted to another type is not."""
     for node in ov_model.get_ordered_ops():
-        if node.get_type_name() == "Constant":
-            continue
-        if any(t.get_element_type() == ov.Type.f64 for t in node.outputs()):
+        types = [output.get_element_type() for output in node.outputs()]
+        if ov.Type.f64 in types and node.get_type_name() != "Constant":
             warnings.warn(
                 "This model computes in float64, which OpenVINO's CPU plugin "
-                "computes in float32 (openvino#34138, https://github.com/"
-                "openvinotoolkit/openvino/issues/34138): float64 values "
-                "beyond float32's range come back as inf or float32's "
-                "largest value (1e300 as inf), beyond its precision they "
-                "are rounded (1 + 1e-10 as 1.0), and results are float32.",
+                "computes in float32 (openvino#34138): float64 values beyond "
+                "float32's range come back as inf or float32's largest value "
+                "(1e300 as inf), beyond its precision they are rounded "
+                "(1 + 1e-10 as 1.0), and results are float32.",
                 stacklevel=2,
             )
             return True
