@@ -38,22 +38,16 @@ TITLES["torch"] = "Keras on PyTorch"
 # (op, dtype, values, NaN). Inputs: standard normal, 0.5% infinities (+
 # and -), 1% NaN where NaN is True; seeded by size, the same in every
 # variant. A NaN row of `argmax` has the values of the NaN-free row above.
-CASES = [
-    ("nan_to_num", "float32", 16, True),
-    ("nan_to_num", "float32", 2**20, True),
-    ("nan_to_num", "float32", 2**24, True),
-    ("nan_to_num", "float16", 2**20, True),
-    ("nan_to_num", "float64", 16, True),
-    ("nan_to_num", "float64", 2**20, True),
-    ("nan_to_num", "float64", 2**24, True),
-    ("argmax", "float32", 16, False),
-    ("argmax", "float32", 16, True),
-    ("argmax", "float32", 2**20, False),
-    ("argmax", "float32", 2**20, True),
-    ("argmax", "float64", 2**20, False),
-    ("argmax", "float64", 2**20, True),
-    ("argmin", "float32", 2**20, False),
+CASES = [("nan_to_num", "float32", n, True) for n in (16, 2**20, 2**24)]
+CASES += [("nan_to_num", "float16", 2**20, True)]
+CASES += [("nan_to_num", "float64", n, True) for n in (16, 2**20, 2**24)]
+CASES += [("argmax", "float32", 16, nan) for nan in (False, True)]
+CASES += [
+    ("argmax", dtype, 2**20, nan)
+    for dtype in ("float32", "float64")
+    for nan in (False, True)
 ]
+CASES += [("argmin", "float32", 2**20, False)]
 PAUSE = 0.05  # Seconds before NumPy's block: OpenVINO's threads spin on.
 HELD_STEPS = {
     "calls": "one call of each timed case",
@@ -254,12 +248,13 @@ def run(variant, **spec):
 
 def machine_description():
     """CPU model, cores and platform."""
-    model = platform.processor() or "unknown CPU"
     with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo
+            if line.startswith("model name")
+        ]
+    model = models[0] if models else platform.processor()
     return f"{model}, {os.cpu_count()} cores, {platform.platform()}"
 
 
@@ -310,21 +305,22 @@ def report(args, cases, timing, memory, load_start):
         "stops at the first NaN). Keras on JAX computes float64 as float32.",
         "",
     ]
-    rows = []
-    for index, (op, dtype, size, nan) in enumerate(cases):
-        numpy_ms = timing["series"]["rows"][index]["numpy"] * 1e3
-        row = [op, dtype, f"{size:,}", "1%" if nan else "", f"{numpy_ms:.3f}"]
-        for variant in VARIANTS:
-            if variant not in timing:
-                row.append("n/a")
-                continue
-            r = timing[variant]["rows"][index]
-            row.append(
-                f"{r['keras'] / r['numpy']:.2f}x" + " ≠" * (not r["same"])
-            )
-        rows.append(row)
+
+    def ratio(variant, index):
+        if variant not in timing:
+            return "n/a"
+        r = timing[variant]["rows"][index]
+        return f"{r['keras'] / r['numpy']:.2f}x" + " ≠" * (not r["same"])
+
+    rows = [
+        [op, dtype, f"{size:,}", "1%" if nan else ""]
+        + [f"{timing['series']['rows'][i]['numpy'] * 1e3:.3f}"]
+        + [ratio(variant, i) for variant in VARIANTS]
+        for i, (op, dtype, size, nan) in enumerate(cases)
+    ]
     header = ["op", "dtype", "values", "NaN", "NumPy ms", *OPENVINO]
     lines += table(header + [TITLES[v] for v in VARIANTS[3:]], rows, 2)
+    names = ["numpy"] + [v for v in VARIANTS if v in memory]
     lines += [
         "",
         f"Peak memory of `nan_to_num` on {args.peak_size:,} float32 values "
@@ -332,15 +328,13 @@ def report(args, cases, timing, memory, load_start):
         "high-water mark, reset once the input is made) less the RSS before "
         "the input was made, over the input's bytes (the input counts 1x).",
         "",
-    ]
-    names = ["numpy"] + [v for v in VARIANTS if v in memory]
-    rows = [
-        [call] + [f"{memory[v][i]:.2f}x" for v in names]
-        for i, call in enumerate(("cold", "warm"))
-    ]
-    header = ["call"] + [TITLES.get(v, v) for v in names]
-    lines += table(header, rows)
-    lines += [
+        *table(
+            ["call"] + [TITLES.get(v, v) for v in names],
+            [
+                [call] + [f"{memory[v][i]:.2f}x" for v in names]
+                for i, call in enumerate(("cold", "warm"))
+            ],
+        ),
         "",
         "MB of resident memory held (results dropped, garbage collected) "
         "after each step, against the process before its first call, in "
@@ -349,12 +343,9 @@ def report(args, cases, timing, memory, load_start):
         + (" Memory inputs: 1/16 of the sizes named." if args.quick else ""),
         "",
     ]
+    kept = {v: timing[v]["held"] for v in OPENVINO}
     rows = [
-        [text]
-        + [
-            ", ".join(f"{v:+.0f}" for v in timing[n]["held"][step])
-            for n in OPENVINO
-        ]
+        [text] + [", ".join(f"{v:+.0f}" for v in kept[n][step]) for n in kept]
         for step, text in HELD_STEPS.items()
     ]
     lines += table(["after", *OPENVINO], rows)
@@ -384,11 +375,8 @@ def main():
     spec = {"cases": cases, "rounds": args.rounds, "scale": args.scale}
     spec.update(blocks=args.blocks, repeats=args.repeats, budget=args.budget)
     timing, memory = {}, {}
-    for variant in ("numpy",) + VARIANTS:
-        if variant in ("jax", "torch") and not importlib.util.find_spec(
-            variant
-        ):
-            continue
+    installed = [v for v in VARIANTS[3:] if importlib.util.find_spec(v)]
+    for variant in ("numpy", *OPENVINO, *installed):
         print(f"{variant}...", file=sys.stderr, flush=True)
         memory[variant] = run(variant, part="peak", size=args.peak_size, **spec)
         if variant == "numpy":
