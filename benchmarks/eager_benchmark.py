@@ -26,21 +26,96 @@ os.environ.setdefault("KERAS_BACKEND", "openvino")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+import openvino  # noqa: E402
 
-from benchmarks.nan_to_num_benchmark import _status_kib  # noqa: E402
-from benchmarks.nan_to_num_benchmark import date_and_commit  # noqa: E402
-from benchmarks.nan_to_num_benchmark import machine_description  # noqa: E402
-from benchmarks.nan_to_num_benchmark import median_seconds  # noqa: E402
-from benchmarks.nan_to_num_benchmark import peak_memory_growth  # noqa: E402
+import keras  # noqa: E402
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 _RELEASE_DEFINITIONS = None
 CALLS = 100
 MIB = 2**20
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_memory_growth(function, x):
+    """Peak RSS growth in bytes during `function(x)`, result included."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # Resets the peak (VmHWM) to the current RSS.
+    before = _status_kib("VmRSS")
+    result = function(x)
+    growth = (_status_kib("VmHWM") - before) * 1024
+    del result
+    return growth
+
+
+# Calls of one function in a row, before the next function's turn: drift
+# of the machine is shared, and a small call still runs in caches warmed by
+# its own kind, as it would in a loop of them.
+CALLS_PER_TURN = 20
+
+
+def median_seconds(functions, base, repeats):
+    """The median time of a call of each of `functions` on a fresh copy of
+    `base`, `repeats` calls each, the functions taking turns: on a virtual
+    machine, small calls move by up to 2x between blocks timed apart."""
+    times = [[] for _ in functions]
+    for turn in range(0, repeats, CALLS_PER_TURN):
+        calls = min(CALLS_PER_TURN, repeats - turn)
+        for function, function_times in zip(functions, times):
+            for _ in range(calls):
+                x = base.copy()  # A fresh array: nothing served from a cache.
+                start = time.perf_counter()
+                function(x)
+                function_times.append(time.perf_counter() - start)
+    return [statistics.median(function_times) for function_times in times]
+
+
+def machine_description():
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()}; Python "
+        f"{platform.python_version()}, numpy {np.__version__}, openvino "
+        f"{openvino.__version__.split('-')[0]}, keras {keras.__version__}"
+    )
+
+
+def date_and_commit():
+    """`Date: ... UTC. Commit: ...`, for a record's head."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    commit = git("rev-parse", "HEAD") + (
+        " (with uncommitted changes)" * bool(dirty)
+    )
+    now = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    return f"Date: {now} UTC. Commit: {commit}."
 
 
 def _rss():

@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 import openvino as ov  # noqa: E402
 
 import keras  # noqa: E402
-from benchmarks.nan_to_num_benchmark import machine_description  # noqa: E402
+from benchmarks.eager_benchmark import machine_description  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "predict_precision.md"
 WIDTH = 1024

@@ -1,213 +1,394 @@
-"""The series' speed and memory, case by case: the Keras release, the core
-patches alone, and the whole series (core and speed patches).
+"""Eager `nan_to_num`, `argmax`, `argmin`: NumPy, the Keras release, the
+core, the series, Keras on JAX and on PyTorch; and the memory they take.
 
-Each variant runs in a process of its own, which also times NumPy on the
-same arrays, so every figure is a ratio to NumPy in one process:
-- release: the installed Keras, without this repository;
+Every variant runs in processes of its own, which time NumPy too, so each
+time is a ratio to NumPy's in the same process:
+- release: the installed Keras, without this repository (cwd `/`, no
+  PYTHONPATH), on OpenVINO;
 - core: this repository with `KERAS_OVERLAY_CORE_ONLY=1` (no speed patch);
-- series: this repository as it is.
+- series: this repository as it is;
+- jax, torch: the installed Keras with `KERAS_BACKEND=jax` or `torch`,
+  where that package is installed.
 
-Memory is the process's resident memory held after the calls (results
-dropped, garbage collected), against the same process before them.
-
-Run from the repository's root:
-`.venv/bin/python -m benchmarks.series_benchmark`; writes
-`benchmarks/results/series.md`.
+Run from the repository's root: `.venv/bin/python -m
+benchmarks.series_benchmark` writes `benchmarks/results/series.md`;
+`--quick` (small sizes, few repeats) prints the same, writing nothing.
 """
 
 import argparse
+import ctypes
 import datetime
+import gc
+import importlib.util
 import json
 import os
 import pathlib
 import platform
+import statistics
 import subprocess
 import sys
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECORD = ROOT / "benchmarks" / "results" / "series.md"
-CASES = [
-    ("nan_to_num", "float32", 16),
-    ("nan_to_num", "float32", 2**20),
-    ("nan_to_num", "float32", 2**24),
-    ("nan_to_num", "float64", 16),
-    ("nan_to_num", "float64", 2**20),
-    ("nan_to_num", "float64", 2**24),
-    ("argmax", "float32", 16),
-    ("argmax", "float32", 2**20),
-    ("argmax", "float64", 2**20),
+OPENVINO = ("release", "core", "series")
+VARIANTS = OPENVINO + ("jax", "torch")
+TITLES = {"numpy": "NumPy alone", "jax": "Keras on JAX"}
+TITLES["torch"] = "Keras on PyTorch"
+# (op, dtype, values, NaN). Inputs: standard normal, 0.5% infinities (+
+# and -), 1% NaN where NaN is True; seeded by size, the same in every
+# variant. A NaN row of `argmax` has the values of the NaN-free row above.
+CASES = [("nan_to_num", "float32", n, True) for n in (16, 2**20, 2**24)]
+CASES += [("nan_to_num", "float16", 2**20, True)]
+CASES += [("nan_to_num", "float64", n, True) for n in (16, 2**20, 2**24)]
+CASES += [("argmax", "float32", 16, nan) for nan in (False, True)]
+CASES += [
+    ("argmax", dtype, 2**20, nan)
+    for dtype in ("float32", "float64")
+    for nan in (False, True)
 ]
+CASES += [("argmin", "float32", 2**20, False)]
+PAUSE = 0.05  # Seconds before NumPy's block: OpenVINO's threads spin on.
+HELD_STEPS = {
+    "calls": "one call of each timed case",
+    "mixed": "`nan_to_num` of 4M values (float32, float64, float16, "
+    "bfloat16), `nan` 0, 1 and 2",
+    "matrix": "2 `argmax` along axis 1 of a float64 (4000, 4000) array",
+    "forms": "`argmax` and `argmin` of 64 MB of float32, shapes (4096, "
+    "4096) and (256, 256, 256), every axis and None",
+    "trimmed": "then `malloc_trim(0)` (once)",
+}
 
-# Runs in the variant's process: prints one JSON line of results.
-WORKER = r"""
-import ctypes, gc, json, sys, time
-import numpy as np, psutil
-import keras
-from keras import ops
 
-cases, repeats = json.loads(sys.argv[1]), int(sys.argv[2])
-process = psutil.Process()
+def make_input(dtype, size, nan):
+    import numpy as np
+
+    rng = np.random.default_rng(size)
+    wide = np.float64 if dtype == "float64" else np.float32
+    x = rng.standard_normal(size, dtype=wide).astype(dtype, copy=False)
+    nans, infs = max(1, size // 100), max(1, size // 400)
+    where = rng.choice(size, nans + 2 * infs, replace=False)
+    x[where[nans : nans + infs]] = np.inf
+    x[where[nans + infs :]] = -np.inf
+    if nan:
+        x[where[:nans]] = np.nan
+    return x
+
+
+def status_bytes(field):
+    """VmRSS or VmHWM (the peak of VmRSS) from /proc/self/status."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def resident():
     gc.collect()
-    return process.memory_info().rss
+    return status_bytes("VmRSS")
 
 
-def median_time(function):
-    function()
+def timed(function, calls):
     times = []
-    for _ in range(repeats):
+    for _ in range(calls):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return times
 
 
-results = []
-for op, dtype, size in cases:
-    rng = np.random.default_rng(size)
-    x = rng.standard_normal(size).astype(dtype)
-    if op == "nan_to_num":
-        x[rng.integers(0, size, max(1, size // 100))] = np.nan
-    # NumPy's argmax stops at the first NaN: argmax gets none.
-    x[rng.integers(0, size, max(1, size // 200))] = np.inf
-    reference = {"nan_to_num": np.nan_to_num, "argmax": np.argmax}[op]
-    keras_op = getattr(ops, op)
+def time_cases(cases, blocks, repeats, budget):
+    """Per case: the medians of the Keras call's and NumPy's times, in
+    interleaved blocks, and whether the answers are the same."""
+    import numpy as np
+
+    from keras import ops
+
+    rows = []
+    for op, dtype, size, nan in cases:
+        x = make_input(dtype, size, nan)
+        # NumPy's argmax stops at the first NaN: it is timed NaN-free.
+        plain = make_input(dtype, size, op == "nan_to_num" and nan)
+        keras_op, numpy_op = getattr(ops, op), getattr(np, op)
+
+        def keras_call():
+            return ops.convert_to_numpy(keras_op(x))
+
+        def numpy_call():
+            return numpy_op(plain)
+
+        same = bool(np.array_equal(keras_call(), numpy_op(x)))
+        calls = []  # Per block: as many as fit the budget, after warm-up.
+        for function in (keras_call, numpy_call):
+            time.sleep(PAUSE)
+            (once,) = timed(function, 1)
+            calls.append(max(1, min(repeats, int(budget / once))))
+        times = ([], [])
+        for _ in range(blocks):
+            times[0].extend(timed(keras_call, calls[0]))
+            time.sleep(PAUSE)
+            times[1].extend(timed(numpy_call, calls[1]))
+        keras_time, numpy_time = map(statistics.median, times)
+        rows.append({"keras": keras_time, "numpy": numpy_time, "same": same})
+    return rows
+
+
+def peaks(variant, size):
+    """Peak resident memory of a first (cold) and a second `nan_to_num` of
+    `size` float32 values, less the memory before the input was made, over
+    the input's bytes."""
+    import numpy as np
+
+    function = np.nan_to_num
+    if variant != "numpy":
+        from keras import ops
+
+        def function(v):
+            return ops.convert_to_numpy(ops.nan_to_num(v))
+
+    result = []
+    for _ in range(2):
+        before = resident()
+        x = make_input("float32", size, True)
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # VmHWM := VmRSS, past making the input.
+        function(x)
+        result.append((status_bytes("VmHWM") - before) / x.nbytes)
+        del x
+    return result
+
+
+def held(cases, rounds, scale):
+    """MB held (results dropped) after each step of each round, against the
+    process before its first call; then after `malloc_trim(0)`, which
+    returns the C allocator's free pages."""
+    import numpy as np
+
+    from keras import ops
+
+    inputs = [make_input(dtype, n, nan) for _, dtype, n, nan in cases]
+    mixed = [
+        make_input("float32", 2**22 // scale, True).astype(dtype)
+        for dtype in ("float32", "float64", "float16", "bfloat16")
+    ]
+    rng = np.random.default_rng(1)
+    matrix = rng.standard_normal((4000 // scale, 4000))
+    forms = make_input("float32", 2**24 // scale, False)
+    side = 4096 // int(scale**0.5)
+    shapes = [((side, -1), a) for a in (None, 0, 1)]
+    shapes += [((-1, 256, 256 // scale), a) for a in (None, 0, 1, 2)]
     before = resident()
-    ours = median_time(lambda: ops.convert_to_numpy(keras_op(x)))
-    held = resident() - before
-    numpy_time = median_time(lambda: reference(x))
-    results.append(
-        {"case": [op, dtype, size], "time": ours, "numpy": numpy_time,
-         "held": held}
-    )
-# Many models' worth of calls: 4 dtypes, 3 replacement sets, 4M values.
-before = resident()
-for dtype in ("float32", "float64", "float16", "bfloat16"):
-    x = np.random.default_rng(0).standard_normal(2**22).astype(dtype)
-    for nan in (0.0, 1.0, 2.0):
+    result = {step: [] for step in HELD_STEPS}
+
+    def note(step):
+        result[step].append((resident() - before) / 2**20)
+
+    for _ in range(rounds):
+        for (op, *_), x in zip(cases, inputs):
+            ops.convert_to_numpy(getattr(ops, op)(x))
+        note("calls")
+        for x in mixed:
+            for nan in (0.0, 1.0, 2.0):
+                ops.convert_to_numpy(ops.nan_to_num(x, nan=nan))
+        note("mixed")
         for _ in range(2):
-            ops.convert_to_numpy(ops.nan_to_num(x, nan=nan))
-results.append({"mixed_held": resident() - before})
-# argmax of a 122 MB float64 matrix along its rows, 8 calls.
-x = np.random.default_rng(1).standard_normal((4000, 4000))
-before = resident()
-for _ in range(8):
-    ops.convert_to_numpy(ops.argmax(x, axis=1))
-results.append({"matrix_held": resident() - before})
-# argmax and argmin of 64 MB of float32 in 16 forms, three rounds.
-x = np.random.default_rng(2).standard_normal(2**24).astype("float32")
-forms = [(shape, axis) for shape in ((4096, 4096), (256, 256, 256))
-         for axis in (None, 0, 1, -1)]
-before = resident()
-rounds = []
-for _ in range(3):
-    for shape, axis in forms:
-        for keras_op in (ops.argmax, ops.argmin):
-            ops.convert_to_numpy(keras_op(x.reshape(shape), axis=axis))
-    rounds.append(resident() - before)
-# What is left once the C allocator returns its free pages (glibc).
-ctypes.CDLL("libc.so.6").malloc_trim(0)
-results.append({"forms_held": rounds, "forms_trimmed": resident() - before})
-print(json.dumps(results))
-"""
+            ops.convert_to_numpy(ops.argmax(matrix, axis=1))
+        note("matrix")
+        for shape, axis in shapes:
+            for op in (ops.argmax, ops.argmin):
+                ops.convert_to_numpy(op(forms.reshape(shape), axis=axis))
+        note("forms")
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    note("trimmed")
+    return result
 
 
-def run_variant(name, repeats):
+def worker(spec):
+    """One variant's figures: `peaks` (part "peak"), or `held` (OpenVINO
+    only) then `time_cases`, with the Keras that ran and the versions."""
+    variant, cases = spec["variant"], [tuple(c) for c in spec["cases"]]
+    if spec["part"] == "peak":
+        return peaks(variant, spec["size"])
+    import numpy as np
+
+    import keras
+
+    result = {"keras_file": keras.__file__}
+    if variant in OPENVINO:
+        result["held"] = held(cases, spec["rounds"], spec["scale"])
+    args = spec["blocks"], spec["repeats"], spec["budget"]
+    result["rows"] = time_cases(cases, *args)
+    backend = variant if variant in ("jax", "torch") else "openvino"
+    version = sys.modules[backend].__version__.split("-")[0]
+    result["versions"] = {"numpy": np.__version__, backend: version}
+    result["versions"]["keras"] = keras.__version__
+    return result
+
+
+def run(variant, **spec):
+    """Runs `worker` in a new process set up for `variant`."""
     env = dict(os.environ, KERAS_BACKEND="openvino")
-    env.pop("PYTHONPATH", None)
-    cwd = ROOT
-    if name == "release":
-        cwd = pathlib.Path("/")  # keras resolves to the installed release
-    elif name == "core":
-        env["KERAS_OVERLAY_CORE_ONLY"] = "1"
-    output = subprocess.run(
-        [sys.executable, "-c", WORKER, json.dumps(CASES), str(repeats)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    for name in ("PYTHONPATH", "KERAS_OVERLAY_CORE_ONLY"):
+        env.pop(name, None)
+    cwd = "/"  # The installed Keras, without this repository.
+    if variant in ("core", "series"):
+        cwd, env["PYTHONPATH"] = ROOT, str(ROOT)
+        if variant == "core":
+            env["KERAS_OVERLAY_CORE_ONLY"] = "1"
+    elif variant in ("jax", "torch"):
+        env["KERAS_BACKEND"] = variant
+    spec = json.dumps(dict(spec, variant=variant))
+    command = [sys.executable, str(pathlib.Path(__file__)), "--worker", spec]
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True)
+    if done.returncode:
+        raise RuntimeError(f"{variant}: {done.stderr.decode()[-3000:]}")
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])
 
 
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+def machine_description():
+    """CPU model, cores and platform."""
+    with open("/proc/cpuinfo") as cpuinfo:
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo
+            if line.startswith("model name")
+        ]
+    model = models[0] if models else platform.processor()
     return f"{model}, {os.cpu_count()} cores, {platform.platform()}"
+
+
+def git_commit():
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "HEAD") + " (uncommitted changes)" * bool(dirty)
+
+
+def load_average():
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def table(header, rows, left=1):
+    """A Markdown table, its columns after the first `left` right-aligned."""
+    rule = ["---" if i < left else "---:" for i in range(len(header))]
+    lines = [header, rule, *rows]
+    return ["| " + " | ".join(map(str, line)) + " |" for line in lines]
+
+
+def report(args, cases, timing, memory, load_start):
+    versions = {}
+    for variant in timing.values():
+        versions.update(variant["versions"])
+    lines = [
+        "# Eager `nan_to_num`, `argmax`, `argmin`: NumPy, the release, the "
+        "core, the series, Keras on JAX and on PyTorch",
+        "",
+        f"- command: `python -m benchmarks.series_benchmark {args.command}`",
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- commit: {git_commit()}",
+        f"- machine: {machine_description()}",
+        f"- load average (1, 5, 15 min) at start: {load_start}; at end: "
+        f"{load_average()}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+        "Median time of an eager `keras.ops.convert_to_numpy(op(x))` over "
+        "NumPy's median on the same input in the same process. Each side "
+        f"in turn runs a block of up to {args.repeats} calls (about "
+        f"{args.budget} s), {args.blocks} blocks each, after warm-up; "
+        f"NumPy's after a {PAUSE * 1e3:.0f} ms pause. NumPy ms: in the "
+        "series' process. ≠: the answer is not NumPy's. A NaN row of "
+        "`argmax` is over NumPy on the row above's NaN-free values (NumPy "
+        "stops at the first NaN). Keras on JAX computes float64 as float32.",
+        "",
+    ]
+
+    def ratio(variant, index):
+        if variant not in timing:
+            return "n/a"
+        r = timing[variant]["rows"][index]
+        return f"{r['keras'] / r['numpy']:.2f}x" + " ≠" * (not r["same"])
+
+    rows = [
+        [op, dtype, f"{size:,}", "1%" if nan else ""]
+        + [f"{timing['series']['rows'][i]['numpy'] * 1e3:.3f}"]
+        + [ratio(variant, i) for variant in VARIANTS]
+        for i, (op, dtype, size, nan) in enumerate(cases)
+    ]
+    header = ["op", "dtype", "values", "NaN", "NumPy ms", *OPENVINO]
+    lines += table(header + [TITLES[v] for v in VARIANTS[3:]], rows, 2)
+    names = ["numpy"] + [v for v in VARIANTS if v in memory]
+    lines += [
+        "",
+        f"Peak memory of `nan_to_num` on {args.peak_size:,} float32 values "
+        "in a fresh process, first (cold) and second call: VmHWM (the RSS "
+        "high-water mark, reset once the input is made) less the RSS before "
+        "the input was made, over the input's bytes (the input counts 1x).",
+        "",
+        *table(
+            ["call"] + [TITLES.get(v, v) for v in names],
+            [
+                [call] + [f"{memory[v][i]:.2f}x" for v in names]
+                for i, call in enumerate(("cold", "warm"))
+            ],
+        ),
+        "",
+        "MB of resident memory held (results dropped, garbage collected) "
+        "after each step, against the process before its first call, in "
+        f"each of {args.rounds} rounds, in order; then after `malloc_trim`. "
+        "Before timing, in the same process."
+        + (" Memory inputs: 1/16 of the sizes named." if args.quick else ""),
+        "",
+    ]
+    kept = {v: timing[v]["held"] for v in OPENVINO}
+    rows = [
+        [text] + [", ".join(f"{v:+.0f}" for v in kept[n][step]) for n in kept]
+        for step, text in HELD_STEPS.items()
+    ]
+    lines += table(["after", *OPENVINO], rows)
+    return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("repeats", nargs="?", type=int, default=7)
-    repeats = parser.parse_args().repeats
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    variants = {
-        name: run_variant(name, repeats)
-        for name in ("release", "core", "series")
-    }
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    now = datetime.datetime.now(datetime.timezone.utc)
-    lines = [
-        "# The series, case by case: release, core alone, whole series",
-        "",
-        f"- command: `python -m benchmarks.series_benchmark {repeats}`",
-        f"- date: {now:%Y-%m-%d %H:%M} UTC",
-        f"- commit: {commit}",
-        f"- machine: {machine()}",
-        f"- load average at start (1, 5, 15 min): {load}",
-        "",
-        "Median time of one eager call (converted to NumPy) as a ratio to "
-        "NumPy's in the same process, and the process memory held after "
-        f"{repeats + 1} calls; 0.5% inf, and 1% NaN for `nan_to_num`.",
-        "",
-        "| op | dtype | values | NumPy ms | release | core | series "
-        "| held MB release / core / series |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for index, (op, dtype, size) in enumerate(CASES):
-        row = [variants[name][index] for name in ("release", "core", "series")]
-        numpy_ms = row[2]["numpy"] * 1e3
-        ratios = [f"{r['time'] / r['numpy']:.2f}x" for r in row]
-        held = " / ".join(f"{r['held'] / 2**20:+.0f}" for r in row)
-        lines.append(
-            f"| {op} | {dtype} | {size:,} | {numpy_ms:.3f} | "
-            + " | ".join(ratios)
-            + f" | {held} |"
-        )
-
-    def held_mb(key, round_index=None):
-        values = []
-        for name in ("release", "core", "series"):
-            (value,) = [r[key] for r in variants[name] if key in r]
-            value = value if round_index is None else value[round_index]
-            values.append(f"{value / 2**20:+.0f}")
-        return " / ".join(values)
-
-    rounds = ", ".join(held_mb("forms_held", i) for i in range(3))
-    lines += [
-        "",
-        "Process memory held, MB, release / core / series:",
-        "",
-        "- after 24 `nan_to_num` calls on 4M values (float32, float64, "
-        f"float16, bfloat16; 3 `nan` values each): {held_mb('mixed_held')}",
-        "- after 8 `argmax` calls along axis 1 of a float64 (4000, 4000) "
-        f"array (122 MB): {held_mb('matrix_held')}",
-        "- after `argmax` and `argmin` of 64 MB of float32 in 16 forms "
-        "(shapes (4096, 4096) and (256, 256, 256), axis None, 0, 1, -1), "
-        f"after each of 3 rounds: {rounds}; after `malloc_trim(0)`: "
-        f"{held_mb('forms_trimmed')}",
-    ]
-    RECORD.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    add = parser.add_argument
+    add("--repeats", type=int, default=20, help="calls per block, at most")
+    add("--blocks", type=int, default=5, help="blocks of calls per side")
+    add("--rounds", type=int, default=3, help="rounds of held-memory steps")
+    add("--quick", action="store_true", help="small sizes, few repeats")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    load_start = load_average()
+    args.command = " ".join(sys.argv[1:])
+    args.scale, cases, args.budget = 1, CASES, 0.5
+    if args.quick:  # Prints, writes no record.
+        args.repeats, args.blocks, args.rounds = 3, 2, 2
+        args.scale, args.budget = 16, 0.05
+        cases = [case for case in CASES if case[2] <= 2**16]
+    args.peak_size = 2**24 // args.scale
+    spec = {"cases": cases, "rounds": args.rounds, "scale": args.scale}
+    spec.update(blocks=args.blocks, repeats=args.repeats, budget=args.budget)
+    timing, memory = {}, {}
+    installed = [v for v in VARIANTS[3:] if importlib.util.find_spec(v)]
+    for variant in ("numpy", *OPENVINO, *installed):
+        print(f"{variant}...", file=sys.stderr, flush=True)
+        memory[variant] = run(variant, part="peak", size=args.peak_size, **spec)
+        if variant == "numpy":
+            continue
+        timing[variant] = run(variant, part="time", **spec)
+        inside = timing[variant]["keras_file"].startswith(str(ROOT))
+        if inside != (variant in ("core", "series")):
+            raise RuntimeError(f"{variant} ran {timing[variant]['keras_file']}")
+    text = report(args, cases, timing, memory, load_start)
+    print(text)
+    if not args.quick:
+        RECORD.write_text(text)
 
 
 if __name__ == "__main__":
