@@ -382,7 +382,7 @@ def main():
         if variant == "numpy":
             continue
         timing[variant] = run(variant, part="time", **spec)
-        inside = timing[variant]["keras_file"].startswith(str(ROOT))
+        inside = timing[variant]["keras_file"].startswith(str(ROOT / "keras"))
         if inside != (variant in ("core", "series")):
             raise RuntimeError(f"{variant} ran {timing[variant]['keras_file']}")
     text = report(args, cases, timing, memory, load_start)
