@@ -6,6 +6,8 @@ time is a ratio to NumPy's in the same process:
 - release: the installed Keras, without this repository (cwd `/`, no
   PYTHONPATH), on OpenVINO;
 - core: this repository with `KERAS_OVERLAY_CORE_ONLY=1` (no speed patch);
+- prior: this repository less its last speed patch
+  (`KERAS_OVERLAY_SPEED_PATCHES`), that patch's "before";
 - series: this repository as it is;
 - jax, torch: the installed Keras with `KERAS_BACKEND=jax` or `torch`,
   where that package is installed.
@@ -31,10 +33,14 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECORD = ROOT / "benchmarks" / "results" / "series.md"
-OPENVINO = ("release", "core", "series")
+OPENVINO = ("release", "core", "prior", "series")
+# The speed patches, in order: "prior" is the series less the last one.
+SPEED_PATCHES = sorted(ROOT.glob("speed/*.edits.toml"))
 VARIANTS = OPENVINO + ("jax", "torch")
 TITLES = {"numpy": "NumPy alone", "jax": "Keras on JAX"}
 TITLES["torch"] = "Keras on PyTorch"
+LAST_PATCH = SPEED_PATCHES[-1].name.split("-", 1)[1].removesuffix(".edits.toml")
+TITLES["prior"] = f"series less {LAST_PATCH}"
 # (op, dtype, values, NaN). Inputs: standard normal, 0.5% infinities (+
 # and -), 1% NaN where NaN is True; seeded by size, the same in every
 # variant. A NaN row of `argmax` has the values of the NaN-free row above.
@@ -229,13 +235,19 @@ def worker(spec):
 def run(variant, **spec):
     """Runs `worker` in a new process set up for `variant`."""
     env = dict(os.environ, KERAS_BACKEND="openvino")
-    for name in ("PYTHONPATH", "KERAS_OVERLAY_CORE_ONLY"):
+    for name in (
+        "PYTHONPATH",
+        "KERAS_OVERLAY_CORE_ONLY",
+        "KERAS_OVERLAY_SPEED_PATCHES",
+    ):
         env.pop(name, None)
     cwd = "/"  # The installed Keras, without this repository.
-    if variant in ("core", "series"):
+    if variant in ("core", "prior", "series"):
         cwd, env["PYTHONPATH"] = ROOT, str(ROOT)
         if variant == "core":
             env["KERAS_OVERLAY_CORE_ONLY"] = "1"
+        elif variant == "prior":
+            env["KERAS_OVERLAY_SPEED_PATCHES"] = str(len(SPEED_PATCHES) - 1)
     elif variant in ("jax", "torch"):
         env["KERAS_BACKEND"] = variant
     spec = json.dumps(dict(spec, variant=variant))
@@ -318,8 +330,11 @@ def report(args, cases, timing, memory, load_start):
         + [ratio(variant, i) for variant in VARIANTS]
         for i, (op, dtype, size, nan) in enumerate(cases)
     ]
-    header = ["op", "dtype", "values", "NaN", "NumPy ms", *OPENVINO]
-    lines += table(header + [TITLES[v] for v in VARIANTS[3:]], rows, 2)
+    header = ["op", "dtype", "values", "NaN", "NumPy ms"]
+    header += [TITLES.get(v, v) for v in OPENVINO]
+    lines += table(
+        header + [TITLES[v] for v in VARIANTS[len(OPENVINO) :]], rows, 2
+    )
     names = ["numpy"] + [v for v in VARIANTS if v in memory]
     lines += [
         "",
@@ -348,7 +363,7 @@ def report(args, cases, timing, memory, load_start):
         [text] + [", ".join(f"{v:+.0f}" for v in kept[n][step]) for n in kept]
         for step, text in HELD_STEPS.items()
     ]
-    lines += table(["after", *OPENVINO], rows)
+    lines += table(["after", *[TITLES.get(v, v) for v in OPENVINO]], rows)
     return "\n".join(lines) + "\n"
 
 
@@ -375,7 +390,9 @@ def main():
     spec = {"cases": cases, "rounds": args.rounds, "scale": args.scale}
     spec.update(blocks=args.blocks, repeats=args.repeats, budget=args.budget)
     timing, memory = {}, {}
-    installed = [v for v in VARIANTS[3:] if importlib.util.find_spec(v)]
+    installed = [
+        v for v in VARIANTS[len(OPENVINO) :] if importlib.util.find_spec(v)
+    ]
     for variant in ("numpy", *OPENVINO, *installed):
         print(f"{variant}...", file=sys.stderr, flush=True)
         memory[variant] = run(variant, part="peak", size=args.peak_size, **spec)
@@ -383,7 +400,7 @@ def main():
             continue
         timing[variant] = run(variant, part="time", **spec)
         inside = timing[variant]["keras_file"].startswith(str(ROOT / "keras"))
-        if inside != (variant in ("core", "series")):
+        if inside != (variant in ("core", "prior", "series")):
             raise RuntimeError(f"{variant} ran {timing[variant]['keras_file']}")
     text = report(args, cases, timing, memory, load_start)
     print(text)

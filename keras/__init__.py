@@ -162,21 +162,25 @@ def _unedited_functions(source, edits, filename, module):
 
 def _speed_edits(tree_file):
     """The edits that the speed patches (`speed/*.edits.toml`, in order)
-    make to `tree_file`; none with `KERAS_OVERLAY_CORE_ONLY` set."""
+    make to `tree_file`; none with `KERAS_OVERLAY_CORE_ONLY` set, only the
+    first N with `KERAS_OVERLAY_SPEED_PATCHES=N` (for benchmarks)."""
     if os.environ.get("KERAS_OVERLAY_CORE_ONLY") or not os.path.isdir(
         _SPEED_DIR
     ):
         return []
     relative = os.path.relpath(tree_file, os.path.dirname(_TREE_DIR))
+    names = sorted(os.listdir(_SPEED_DIR))
+    names = [name for name in names if name.endswith(_EDITS_SUFFIX)]
+    if count := os.environ.get("KERAS_OVERLAY_SPEED_PATCHES"):
+        names = names[: int(count)]
     edits = []
-    for name in sorted(os.listdir(_SPEED_DIR)):
-        if name.endswith(_EDITS_SUFFIX):
-            path = os.path.join(_SPEED_DIR, name)
-            edits += [
-                dict(edit, patch=name)
-                for edit in _read_edits(path)
-                if edit.get("module") == relative.replace(os.sep, "/")
-            ]
+    for name in names:
+        path = os.path.join(_SPEED_DIR, name)
+        edits += [
+            dict(edit, patch=name)
+            for edit in _read_edits(path)
+            if edit.get("module") == relative.replace(os.sep, "/")
+        ]
     return edits
 
 
