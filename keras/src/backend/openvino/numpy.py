@@ -45,11 +45,8 @@ def _checked_dtype(dtype):
         name = standardize_dtype(dtype)
     except ValueError:
         name = str(dtype)
-    if (
-        name not in dtypes.ALLOWED_DTYPES
-        or name == "string"
-        or name.startswith("complex")
-    ):
+    unsupported = name not in dtypes.ALLOWED_DTYPES or name == "string"
+    if unsupported or name.startswith("complex"):
         raise TypeError(
             "`x` must hold real numbers or booleans, but received an array "
             f"of dtype {name}."
@@ -166,10 +163,7 @@ def _arg_extremum(x, axis, keepdims, mode):
     data, dtype = _eager_data(x)
     if data is None:
         keys = get_ov_output(x)
-        shape = [
-            dim.get_length() if dim.is_static else None
-            for dim in keys.get_partial_shape()
-        ]
+        shape = list(x.shape)
         is_nan = ov_opset.is_nan(keys) if is_float_dtype(dtype) else None
     elif dtype == "float64":
         shape = list(data.shape)
@@ -229,8 +223,13 @@ def _nan_to_num_constant(value, dtype, element_type):
         try:
             array = np.asarray(float(value))
         except OverflowError:
-            raise ValueError(f"{value!r} is too large for any float dtype.")
-    if array.dtype.kind not in "biuf" or array.size != 1:
+            raise ValueError(
+                "`nan`, `posinf` and `neginf` must fit in float64, but "
+                f"received an integer of {value.bit_length()} bits."
+            )
+    floats = dtypes.FLOAT_TYPES + dtypes.FLOAT8_TYPES  # ml_dtypes' too.
+    real = array.dtype.kind in "biuf" or array.dtype.name in floats
+    if not real or array.size != 1:
         raise TypeError(
             "`nan`, `posinf` and `neginf` must be real numbers, but received "
             f"{value!r}."
