@@ -21,7 +21,6 @@ import argparse
 import ctypes
 import datetime
 import gc
-import importlib.util
 import json
 import os
 import pathlib
@@ -29,7 +28,10 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from functools import partial
+from importlib.util import find_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECORD = ROOT / "benchmarks" / "results" / "series.md"
@@ -37,6 +39,11 @@ OPENVINO = ("release", "core", "prior", "series")
 # The speed patches, in order: "prior" is the series less the last one.
 SPEED_PATCHES = sorted(ROOT.glob("speed/*.edits.toml"))
 VARIANTS = OPENVINO + ("jax", "torch")
+# With --on-main: keras-openvino main (its snapshot, on Keras's
+# `pluggable_backend` snapshot) as it is, with the core series, with the
+# whole series; in the venv that `tools.suite_runner`'s upstream checks use.
+ON_MAIN = ("main", "main + core", "main + series")
+MAIN_RECORD = ROOT / "benchmarks" / "results" / "series_on_main.md"
 TITLES = {"numpy": "NumPy alone", "jax": "Keras on JAX"}
 TITLES["torch"] = "Keras on PyTorch"
 LAST_PATCH = SPEED_PATCHES[-1].name.split("-", 1)[1].removesuffix(".edits.toml")
@@ -221,7 +228,7 @@ def worker(spec):
     import keras
 
     result = {"keras_file": keras.__file__}
-    if variant in OPENVINO:
+    if variant in OPENVINO + ON_MAIN:
         result["held"] = held(cases, spec["rounds"], spec["scale"])
     args = spec["blocks"], spec["repeats"], spec["budget"]
     result["rows"] = time_cases(cases, *args)
@@ -232,8 +239,9 @@ def worker(spec):
     return result
 
 
-def run(variant, **spec):
-    """Runs `worker` in a new process set up for `variant`."""
+def run(variant, setup=None, **spec):
+    """Runs `worker` in a new process set up for `variant`, or by `setup`
+    (python, cwd and environment variables)."""
     env = dict(os.environ, KERAS_BACKEND="openvino")
     for name in (
         "PYTHONPATH",
@@ -250,8 +258,12 @@ def run(variant, **spec):
             env["KERAS_OVERLAY_SPEED_PATCHES"] = str(len(SPEED_PATCHES) - 1)
     elif variant in ("jax", "torch"):
         env["KERAS_BACKEND"] = variant
+    python = sys.executable
+    if setup:
+        python, cwd, extra = setup[variant]
+        env.update(extra)
     spec = json.dumps(dict(spec, variant=variant))
-    command = [sys.executable, str(pathlib.Path(__file__)), "--worker", spec]
+    command = [python, str(pathlib.Path(__file__)), "--worker", spec]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True)
     if done.returncode:
         raise RuntimeError(f"{variant}: {done.stderr.decode()[-3000:]}")
@@ -291,13 +303,15 @@ def table(header, rows, left=1):
     return ["| " + " | ".join(map(str, line)) + " |" for line in lines]
 
 
-def report(args, cases, timing, memory, load_start):
+def report(args, cases, timing, memory, load_start, openvino, others):
     versions = {}
     for variant in timing.values():
         versions.update(variant["versions"])
+    title = "the release, the core, the series, Keras on JAX and on PyTorch"
+    if args.on_main:
+        title = "keras-openvino main, with the core, with the series"
     lines = [
-        "# Eager `nan_to_num`, `argmax`, `argmin`: NumPy, the release, the "
-        "core, the series, Keras on JAX and on PyTorch",
+        f"# Eager `nan_to_num`, `argmax`, `argmin`: NumPy, {title}",
         "",
         f"- command: `python -m benchmarks.series_benchmark {args.command}`",
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
@@ -326,16 +340,14 @@ def report(args, cases, timing, memory, load_start):
 
     rows = [
         [op, dtype, f"{size:,}", "1%" if nan else ""]
-        + [f"{timing['series']['rows'][i]['numpy'] * 1e3:.3f}"]
-        + [ratio(variant, i) for variant in VARIANTS]
+        + [f"{timing[openvino[-1]]['rows'][i]['numpy'] * 1e3:.3f}"]
+        + [ratio(variant, i) for variant in openvino + others]
         for i, (op, dtype, size, nan) in enumerate(cases)
     ]
     header = ["op", "dtype", "values", "NaN", "NumPy ms"]
-    header += [TITLES.get(v, v) for v in OPENVINO]
-    lines += table(
-        header + [TITLES[v] for v in VARIANTS[len(OPENVINO) :]], rows, 2
-    )
-    names = ["numpy"] + [v for v in VARIANTS if v in memory]
+    header += [TITLES.get(v, v) for v in openvino + others]
+    lines += table(header, rows, 2)
+    names = ["numpy"] + [v for v in openvino + others if v in memory]
     lines += [
         "",
         f"Peak memory of `nan_to_num` on {args.peak_size:,} float32 values "
@@ -358,12 +370,12 @@ def report(args, cases, timing, memory, load_start):
         + (" Memory inputs: 1/16 of the sizes named." if args.quick else ""),
         "",
     ]
-    kept = {v: timing[v]["held"] for v in OPENVINO}
+    kept = {v: timing[v]["held"] for v in openvino}
     rows = [
         [text] + [", ".join(f"{v:+.0f}" for v in kept[n][step]) for n in kept]
         for step, text in HELD_STEPS.items()
     ]
-    lines += table(["after", *[TITLES.get(v, v) for v in OPENVINO]], rows)
+    lines += table(["after", *[TITLES.get(v, v) for v in openvino]], rows)
     return "\n".join(lines) + "\n"
 
 
@@ -375,6 +387,7 @@ def main():
     add("--blocks", type=int, default=5, help="blocks of calls per side")
     add("--rounds", type=int, default=3, help="rounds of held-memory steps")
     add("--quick", action="store_true", help="small sizes, few repeats")
+    add("--on-main", action="store_true", help="on keras-openvino main")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
@@ -390,22 +403,55 @@ def main():
     spec = {"cases": cases, "rounds": args.rounds, "scale": args.scale}
     spec.update(blocks=args.blocks, repeats=args.repeats, budget=args.budget)
     timing, memory = {}, {}
-    installed = [
-        v for v in VARIANTS[len(OPENVINO) :] if importlib.util.find_spec(v)
-    ]
-    for variant in ("numpy", *OPENVINO, *installed):
+    openvino, setup, record = OPENVINO, None, RECORD
+    others = [v for v in VARIANTS[len(OPENVINO) :] if find_spec(v)]
+    work = tempfile.TemporaryDirectory()
+    if args.on_main:
+        openvino, others, record = ON_MAIN, [], MAIN_RECORD
+        setup = main_setups(pathlib.Path(work.name))
+    for variant in ("numpy", *openvino, *others):
         print(f"{variant}...", file=sys.stderr, flush=True)
-        memory[variant] = run(variant, part="peak", size=args.peak_size, **spec)
+        memory[variant] = run(
+            variant, setup, part="peak", size=args.peak_size, **spec
+        )
         if variant == "numpy":
             continue
-        timing[variant] = run(variant, part="time", **spec)
-        inside = timing[variant]["keras_file"].startswith(str(ROOT / "keras"))
-        if inside != (variant in ("core", "prior", "series")):
+        timing[variant] = run(variant, setup, part="time", **spec)
+        where = setup[variant][1] if setup else ROOT
+        inside = timing[variant]["keras_file"].startswith(str(where))
+        if inside == (variant in ("release", "jax", "torch")):
             raise RuntimeError(f"{variant} ran {timing[variant]['keras_file']}")
-    text = report(args, cases, timing, memory, load_start)
+    text = report(args, cases, timing, memory, load_start, openvino, others)
     print(text)
     if not args.quick:
-        RECORD.write_text(text)
+        record.write_text(text)
+
+
+def main_setups(work):
+    """Per variant of ON_MAIN: python, cwd (its Keras root) and environment
+    of keras-openvino's CI flow, as `tools.suite_runner` makes it."""
+    from tools import export_patch
+    from tools import suite_runner
+
+    python = ROOT / ".venv-upstream" / "bin" / "python"
+    suite_runner.pip(python, "install", *suite_runner.REQUIREMENTS, "rich")
+    suite_runner.pip(python, "install", "namex", "optree", "psutil")
+    suite_runner.pip(python, "uninstall", "-y", "keras", "keras-openvino")
+    writers = [None, partial(export_patch.write_series, core_only=True)]
+    writers.append(export_patch.write_series)
+    setups = {}
+    for variant, write in zip(ON_MAIN, writers):
+        folder = work / variant.replace(" + ", "-")
+        keras = suite_runner.unpack(
+            suite_runner.BRANCH, folder, None, suite_runner.FUNCTIONAL
+        )
+        package = suite_runner.unpack(
+            suite_runner.KERAS_OPENVINO, folder, write
+        )
+        env = {"PYTHONPATH": f"{package}:{keras}"}
+        env["KERAS_HOME"] = str(package / ".github/workflows/config")
+        setups[variant] = (str(python), str(keras), env)
+    return setups
 
 
 if __name__ == "__main__":
