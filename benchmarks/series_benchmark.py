@@ -259,7 +259,7 @@ def run(variant, setup=None, **spec):
     elif variant in ("jax", "torch"):
         env["KERAS_BACKEND"] = variant
     python = sys.executable
-    if setup:
+    if setup and variant in setup:
         python, cwd, extra = setup[variant]
         env.update(extra)
     spec = json.dumps(dict(spec, variant=variant))
@@ -341,13 +341,13 @@ def report(args, cases, timing, memory, load_start, openvino, others):
     rows = [
         [op, dtype, f"{size:,}", "1%" if nan else ""]
         + [f"{timing[openvino[-1]]['rows'][i]['numpy'] * 1e3:.3f}"]
-        + [ratio(variant, i) for variant in openvino + others]
+        + [ratio(variant, i) for variant in [*openvino, *others]]
         for i, (op, dtype, size, nan) in enumerate(cases)
     ]
     header = ["op", "dtype", "values", "NaN", "NumPy ms"]
-    header += [TITLES.get(v, v) for v in openvino + others]
+    header += [TITLES.get(v, v) for v in [*openvino, *others]]
     lines += table(header, rows, 2)
-    names = ["numpy"] + [v for v in openvino + others if v in memory]
+    names = ["numpy"] + [v for v in [*openvino, *others] if v in memory]
     lines += [
         "",
         f"Peak memory of `nan_to_num` on {args.peak_size:,} float32 values "
@@ -417,7 +417,7 @@ def main():
         if variant == "numpy":
             continue
         timing[variant] = run(variant, setup, part="time", **spec)
-        where = setup[variant][1] if setup else ROOT
+        where = setup[variant][1] if setup else ROOT / "keras"
         inside = timing[variant]["keras_file"].startswith(str(where))
         if inside == (variant in ("release", "jax", "torch")):
             raise RuntimeError(f"{variant} ran {timing[variant]['keras_file']}")
