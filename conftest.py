@@ -12,8 +12,8 @@ from hypothesis import settings  # noqa: E402
 
 from keras.src import backend  # noqa: E402
 
-# Hypothesis draws a bounded number of examples per test; set
-# HYPOTHESIS_PROFILE=long for a long run.
+# Hypothesis draws a bounded number of examples per test;
+# `pytest --hypothesis-profile=long` for a long run.
 for name, examples in (("default", 60), ("long", 5000)):
     settings.register_profile(
         name,
@@ -21,7 +21,7 @@ for name, examples in (("default", 60), ("long", 5000)):
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+settings.load_profile("default")
 
 EXCLUDED_TESTS_FILE = (
     pathlib.Path(__file__).parent

@@ -1,10 +1,8 @@
-import os
-
 from hypothesis import HealthCheck
 from hypothesis import settings
 
-# A bounded number of examples per test; HYPOTHESIS_PROFILE=long for a long
-# run.
+# A bounded number of examples per test; `pytest --hypothesis-profile=long`
+# for a long run.
 for name, examples in (("default", 60), ("long", 5000)):
     settings.register_profile(
         name,
@@ -12,4 +10,4 @@ for name, examples in (("default", 60), ("long", 5000)):
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+settings.load_profile("default")

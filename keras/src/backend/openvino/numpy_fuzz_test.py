@@ -1,18 +1,10 @@
-"""Differential fuzzing of the OpenVINO backend's `nan_to_num`, `argmax` and
-`argmin`.
+"""Differential fuzzing of the OpenVINO backend's numpy ops against NumPy.
 
-Hypothesis draws dtypes, shapes, memory layouts, values rich in NaN, signed
-infinities, signed zeros, subnormals and extremes, and replacement values
-(some beyond the dtype's range), then compares with NumPy bit for bit
-(`numpy_test.reference_nan_to_num`): eagerly, and through a compiled
-OpenVINO model for float16 and float32 (float64 and subnormal replacement
-constants are known limits of the CPU plugin there, tested in
-`numpy_test`);
-and `argmax`/`argmin` of such arrays along every axis against NumPy's
-indices, eagerly and (float16, float32) compiled.
-
-The normal test run draws a bounded number of examples; set
-`HYPOTHESIS_PROFILE=long` for a long run (profiles in the root
+Hypothesis draws dtypes, shapes, memory layouts and values rich in NaN,
+signed infinities, signed zeros, subnormals and extremes, and compares each
+op's answer with NumPy's, eagerly and through a compiled OpenVINO model.
+The normal test run draws a bounded number of examples;
+`pytest --hypothesis-profile=long` runs a long one (profiles in the root
 `conftest.py`).
 """
 

@@ -5,10 +5,13 @@ import openvino as ov
 
 def warn_if_float64(ov_model):
     """Warns if `ov_model` computes in float64; returns whether it did.
-    A float64 constant that is only converted to another type is not."""
+    Constants, inputs and conversions are not computations: converting to
+    float64 and back loses nothing."""
     for node in ov_model.get_ordered_ops():
         types = [output.get_element_type() for output in node.outputs()]
-        if ov.Type.f64 in types and node.get_type_name() != "Constant":
+        kind = node.get_type_name()
+        computes = kind not in ("Constant", "Parameter", "Convert")
+        if ov.Type.f64 in types and computes:
             warnings.warn(
                 "This model computes in float64, which OpenVINO's CPU plugin "
                 "computes in float32 (openvino#34138): float64 values beyond "

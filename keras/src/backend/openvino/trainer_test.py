@@ -143,7 +143,11 @@ def float64_warnings(caught):
 class Float64WarningTest(testing.TestCase):
     @parameterized.named_parameters(
         ("float64_layer", "float64", None),
-        ("float64_inside", "float32", lambda x: ops.cast(x, "float64") * 2),
+        (
+            "float64_inside",
+            "float32",
+            lambda x: ops.sqrt(ops.cast(x, "float64")),
+        ),
     )
     def test_predict_warns_once_per_model(self, dtype, function):
         if function:
@@ -193,10 +197,15 @@ class Float64WarningTest(testing.TestCase):
         ("dense", None),
         # Its bin boundaries are a float64 constant, converted down.
         ("discretization", layers.Discretization(bin_boundaries=[0.2, 0.5])),
+        # A float64 input that a float32 layer casts down.
+        ("float64_input", "float64"),
     )
     def test_float32_model_does_not_warn(self, layer):
         model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
-        if layer is not None:
+        if layer == "float64":
+            inputs = layers.Input((4,), dtype="float64")
+            model = models.Sequential([inputs, layers.Dense(2)])
+        elif layer is not None:
             model = models.Sequential([layers.Input((4,)), layer])
         path = os.path.join(self.get_temp_dir(), "model.xml")
         with warnings.catch_warnings(record=True) as caught:
