@@ -162,6 +162,16 @@ class NanToNumParityTest(testing.TestCase):
             openvino_nan_to_num(x, **kwargs), np.nan_to_num(x, **kwargs)
         )
 
+    @parameterized.named_parameters(
+        named_product(
+            dtype=["bfloat16"] + FLOAT8_DTYPES, value=["inf", "-inf", "nan"]
+        )
+    )
+    def test_one_element_of_a_special_value(self, dtype, value):
+        # OpenVINO refuses such a constant made from a number.
+        x = np.array([float(value)]).astype(dtype)
+        self.assertSameBits(openvino_nan_to_num(x), reference_nan_to_num(x))
+
     def test_float64_beyond_float32_is_exact(self):
         x = np.array([1e300, -1e300, 1.0000000001, 5e-324, 2.0**40 + 1])
         self.assertSameBits(openvino_nan_to_num(x), x)
