@@ -5,8 +5,7 @@ import openvino as ov
 
 def warn_if_float64(ov_model):
     """Warns if `ov_model` computes in float64; returns whether it did.
-    Constants, inputs and conversions are not computations: converting to
-    float64 and back loses nothing."""
+    Constants, inputs and conversions compute nothing."""
     for node in ov_model.get_ordered_ops():
         types = [output.get_element_type() for output in node.outputs()]
         kind = node.get_type_name()
