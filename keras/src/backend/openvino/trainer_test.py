@@ -199,6 +199,8 @@ class Float64WarningTest(testing.TestCase):
         ("discretization", layers.Discretization(bin_boundaries=[0.2, 0.5])),
         # A float64 input that a float32 layer casts down.
         ("float64_input", "float64"),
+        # A float32 result converted to float64 at the end.
+        ("float64_output", layers.Lambda(lambda x: ops.cast(x, "float64"))),
     )
     def test_float32_model_does_not_warn(self, layer):
         model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
