@@ -218,8 +218,8 @@ def argmin(x, axis=None, keepdims=False):
 def _nan_to_num_constant(value, dtype, element_type):
     """A Constant of `element_type`: `value` cast to `dtype` as NumPy does."""
     array = np.asarray(value)
-    if array.dtype == object and type(value) is int:
-        # Beyond int64: NumPy takes it as a Python float.
+    if type(value) is int and not -(2**53) <= value <= 2**53:
+        # NumPy takes it as a Python float: one rounding, to float64, first.
         try:
             array = np.asarray(float(value))
         except OverflowError:

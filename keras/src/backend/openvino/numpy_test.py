@@ -172,6 +172,17 @@ class NanToNumParityTest(testing.TestCase):
         x = np.array([float(value)]).astype(dtype)
         self.assertSameBits(openvino_nan_to_num(x), reference_nan_to_num(x))
 
+    @parameterized.named_parameters(
+        named_product(dtype=["float16", "float32", "float64"])
+    )
+    def test_large_python_int_replacements(self, dtype):
+        # Rounded to float64 first, as NumPy takes a Python int.
+        x = special_values(dtype)
+        kwargs = {"nan": 2**60 + 2**36 + 1, "posinf": -(2**63) - 1}
+        self.assertSameBits(
+            openvino_nan_to_num(x, **kwargs), np.nan_to_num(x, **kwargs)
+        )
+
     def test_float64_beyond_float32_is_exact(self):
         x = np.array([1e300, -1e300, 1.0000000001, 5e-324, 2.0**40 + 1])
         self.assertSameBits(openvino_nan_to_num(x), x)
