@@ -405,9 +405,9 @@ def main():
     timing, memory = {}, {}
     openvino, setup, record = OPENVINO, None, RECORD
     others = [v for v in VARIANTS[len(OPENVINO) :] if find_spec(v)]
-    work = tempfile.TemporaryDirectory()
     if args.on_main:
         openvino, others, record = ON_MAIN, [], MAIN_RECORD
+        work = tempfile.TemporaryDirectory()  # Lives until the end of main.
         setup = main_setups(pathlib.Path(work.name))
     for variant in ("numpy", *openvino, *others):
         print(f"{variant}...", file=sys.stderr, flush=True)
@@ -435,7 +435,7 @@ def main_setups(work):
 
     python = ROOT / ".venv-upstream" / "bin" / "python"
     suite_runner.pip(python, "install", *suite_runner.REQUIREMENTS, "rich")
-    suite_runner.pip(python, "install", "namex", "optree", "psutil")
+    suite_runner.pip(python, "install", "namex", "optree")
     suite_runner.pip(python, "uninstall", "-y", "keras", "keras-openvino")
     writers = [None, partial(export_patch.write_series, core_only=True)]
     writers.append(export_patch.write_series)
