@@ -7,20 +7,14 @@ import pathlib
 os.environ.setdefault("KERAS_BACKEND", "openvino")
 
 import pytest  # noqa: E402
-from hypothesis import HealthCheck  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from keras.src import backend  # noqa: E402
 
 # Hypothesis draws a bounded number of examples per test;
 # `pytest --hypothesis-profile=long` for a long run.
-for name, examples in (("default", 60), ("long", 5000)):
-    settings.register_profile(
-        name,
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+settings.register_profile("default", max_examples=60, deadline=None)
+settings.register_profile("long", max_examples=5000, deadline=None)
 settings.load_profile("default")
 
 EXCLUDED_TESTS_FILE = (

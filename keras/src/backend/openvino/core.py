@@ -1,17 +1,11 @@
-import ml_dtypes
 import openvino as ov
 from openvino import Type
 
-# OpenVINO types whose NumPy dtype comes from ml_dtypes.
-ML_DTYPES = {
-    Type.bf16: ml_dtypes.bfloat16,
-    Type.f8e4m3: ml_dtypes.float8_e4m3fn,
-    Type.f8e5m2: ml_dtypes.float8_e5m2,
-}
-# Element types whose reference kernels compute what the CPU plugin computes
-# when it folds a graph of constants at compile time. The plugin computes
-# f16 and bf16 in f32, and 64-bit and u32 types in 32 bits: a graph holding
-# any of those is compiled, so that its value stays the plugin's.
+from keras.src.backend.openvino.core import ov_to_keras_type
+
+# Element types whose reference kernels compute what the CPU plugin does.
+# It computes f16 and bf16 in f32, and 64-bit and u32 types in 32 bits: a
+# graph holding those is compiled, so that its value stays the plugin's.
 REFERENCE_ELEMENT_TYPES = frozenset(
     (Type.f32, Type.i32, Type.i16, Type.i8, Type.u16, Type.u8, Type.boolean)
 )
@@ -22,9 +16,8 @@ EXACT_NODE_TYPES = frozenset(
     "Constant Result Reshape Squeeze Unsqueeze Transpose Concat Gather "
     "StridedSlice Broadcast Equal Select LogicalNot".split()
 )
-# Nodes whose reference kernel advances a generator each time it runs: one
-# tensor converted twice would give two values. Compiled, every conversion
-# gives the values of the node's seeds.
+# Nodes whose reference kernel advances a generator each time it runs, so
+# that one tensor converted twice would give two values; compiled, it won't.
 STATEFUL_NODE_TYPES = frozenset(("RandomUniform", "Multinomial"))
 
 
@@ -65,20 +58,16 @@ def evaluate_with_reference_kernels(model):
                 raise
             return None
     data = result.data
-    if element_type in ML_DTYPES:
-        # OpenVINO hands these types' bits out as other types.
-        data = data.view(ML_DTYPES[element_type])
+    if element_type in (Type.bf16, Type.f8e4m3, Type.f8e5m2):
+        # OpenVINO hands the bits of ml_dtypes' types out as other types.
+        data = data.view(ov_to_keras_type(element_type))
     return data
 
 
 def evaluate_constant_graph(output):
-    """The value of a graph of constants from OpenVINO's reference kernels,
-    where every node is reference-exact; else None (compile it).
-
-    The reference kernels are what the CPU plugin's compile-time constant
-    folding runs, without the tens of milliseconds a compilation takes;
-    unlike the folding, they keep negative zeros and subnormals.
-    """
+    """The value of a graph of constants from OpenVINO's reference kernels
+    (what the plugin's constant folding runs, without a compilation's tens
+    of milliseconds), where every node is reference-exact; else None."""
     try:
         model = ov.Model([output], [])
     except RuntimeError:

@@ -35,21 +35,13 @@ def _constant(array):
     return ov.op.Constant(tensor)
 
 
-def _eager_tensor(array):
-    return OpenVINOKerasTensor(_constant(array).output(0))
-
-
 def _checked_dtype(dtype):
     """The Keras name of `dtype`, which must hold real numbers or booleans."""
-    try:
-        name = standardize_dtype(dtype)
-    except ValueError:
-        name = str(dtype)
-    unsupported = name not in dtypes.ALLOWED_DTYPES or name == "string"
-    if unsupported or name.startswith("complex"):
+    name = getattr(dtype, "name", dtype)  # NumPy's names are Keras's.
+    if name not in dtypes.ALLOWED_DTYPES or name.startswith(("c", "s")):
         raise TypeError(
             "`x` must hold real numbers or booleans, but received an array "
-            f"of dtype {name}."
+            f"of dtype {dtype}."
         )
     return name
 
@@ -93,9 +85,8 @@ _NARROW_INTEGER_TYPES = (Type.boolean, Type.i8, Type.u8, Type.i16, Type.u16)
 
 
 def _float64_keys(values):
-    """int64 keys whose order is the order of the float64 `values`, and
-    `values`' NaN mask, from their bits: the reference kernels compare
-    int64 exactly, and lack most float64 kernels."""
+    """int64 keys in the order of the float64 `values`, and their NaN mask,
+    from their bits: the reference kernels lack most float64 kernels."""
     bits = ov_opset.constant(values.view(np.int64))
     lowest = ov_opset.constant(np.iinfo(np.int64).min)
     # A negative value's bits count up from -0.0 as it goes down.
@@ -113,9 +104,8 @@ def _float64_keys(values):
 
 
 def _arg_extremum_graph(keys, is_nan, axis, keepdims, rank, mode):
-    """The index of the first extremum of `keys` along `axis` (canonical,
-    or None for all values), or of the first True of `is_nan` (None for
-    types without NaN) where there is one, as NumPy picks it."""
+    """The index of the first extremum of `keys` along `axis` (or of all
+    values), or of the first True of `is_nan` where there is one."""
     reduced_axis = 0 if axis is None else axis
     if axis is None:
         flat = _i32([-1])
@@ -161,15 +151,13 @@ def _arg_extremum(x, axis, keepdims, mode):
             )
         axis = operator.index(axis)
     data, dtype = _eager_data(x)
+    shape = list(x.shape if data is None else data.shape)
     if data is None:
         keys = get_ov_output(x)
-        shape = list(x.shape)
         is_nan = ov_opset.is_nan(keys) if is_float_dtype(dtype) else None
     elif dtype == "float64":
-        shape = list(data.shape)
         keys, is_nan = _float64_keys(data)
     else:
-        shape = list(data.shape)
         keys = _constant(data).output(0)
         if dtype.startswith("float8"):
             # No reference kernels for float8; float32 holds every value.
@@ -177,33 +165,23 @@ def _arg_extremum(x, axis, keepdims, mode):
         is_nan = None
         if is_float_dtype(dtype):
             is_nan = ov_opset.logical_not(ov_opset.equal(keys, keys))
-    if not shape:
-        # NumPy takes a scalar as having one axis.
-        if axis not in (None, 0, -1):
-            raise ValueError(
-                f"`axis` {axis} is out of bounds for a 0-d input to arg{mode}."
-            )
-        return _eager_tensor(np.zeros((), np.int32))
     if axis is not None:
-        axis = canonicalize_axis(axis, len(shape))
+        # NumPy takes a scalar as having one axis.
+        axis = canonicalize_axis(axis, len(shape) or 1)
+    if not shape:
+        return OpenVINOKerasTensor(_constant(np.zeros((), np.int32)).output(0))
     if 0 in (shape if axis is None else [shape[axis]]):
         raise ValueError(
             f"`x` has no element along the reduced axis to take the arg{mode} "
             f"of: its shape is {tuple(shape)}."
         )
-    if data is not None and data.size == 0:
-        # Another axis is empty: so is the result.
-        shape[axis] = 1
-        if not keepdims:
-            del shape[axis]
-        return _eager_tensor(np.zeros(shape, np.int32))
     indices = _arg_extremum_graph(
         keys, is_nan, axis, keepdims, len(shape), mode
     )
     if data is not None:
         result = evaluate_with_reference_kernels(ov.Model([indices], []))
         if result is not None:
-            return _eager_tensor(result)
+            return OpenVINOKerasTensor(_constant(result).output(0))
     return OpenVINOKerasTensor(indices)
 
 

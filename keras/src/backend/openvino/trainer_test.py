@@ -142,19 +142,23 @@ def float64_warnings(caught):
 
 class Float64WarningTest(testing.TestCase):
     @parameterized.named_parameters(
-        ("float64_layer", "float64", None),
+        ("float64_layer", "float64", lambda: layers.Dense(2, dtype="float64")),
+        (
+            # Its kernel goes to float32 before the product: no float64
+            # node, but the layer's dtype says float64.
+            "bias_free_float64_layer",
+            "float32",
+            lambda: layers.Dense(2, use_bias=False, dtype="float64"),
+        ),
         (
             "float64_inside",
             "float32",
-            lambda x: ops.sqrt(ops.cast(x, "float64")),
+            lambda: layers.Lambda(lambda x: ops.sqrt(ops.cast(x, "float64"))),
         ),
     )
-    def test_predict_warns_once_per_model(self, dtype, function):
-        if function:
-            layer = layers.Lambda(function)
-        else:
-            layer = layers.Dense(2, dtype="float64")
-        model = models.Sequential([layers.Input((4,), dtype=dtype), layer])
+    def test_predict_warns_once_per_model(self, dtype, make_layer):
+        inputs = layers.Input((4,), dtype=dtype)
+        model = models.Sequential([inputs, make_layer()])
         x = np.ones((3, 4), dtype)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -201,6 +205,17 @@ class Float64WarningTest(testing.TestCase):
         ("float64_input", "float64"),
         # A float32 result converted to float64 at the end.
         ("float64_output", layers.Lambda(lambda x: ops.cast(x, "float64"))),
+        # Moves of a float32 result converted to float64 at the end.
+        (
+            "float64_output_sliced",
+            layers.Lambda(lambda x: ops.cast(x, "float64")[:, 1:3]),
+        ),
+        (
+            "float64_output_reshaped",
+            layers.Lambda(
+                lambda x: ops.reshape(ops.cast(x, "float64"), (-1, 2, 2))
+            ),
+        ),
     )
     def test_float32_model_does_not_warn(self, layer):
         model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
