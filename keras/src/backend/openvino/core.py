@@ -40,9 +40,8 @@ def _is_reference_exact(node):
 
 
 def evaluate_with_reference_kernels(model):
-    """The value of the one result of `model`, which has no parameters,
-    from OpenVINO's reference kernels (`ov.Model.evaluate`): a new NumPy
-    array, or None when a node has no reference kernel for its types."""
+    """The value of the one result of `model` (without parameters) from the
+    reference kernels: a new array, or None where a node has no kernel."""
     element_type = model.output(0).get_element_type()
     shape = model.output(0).get_partial_shape()
     if shape.is_static and 0 in shape.to_shape():

@@ -25,61 +25,6 @@ def _i32(value):
     return ov_opset.constant(np.asarray(value, np.int32)).output(0)
 
 
-def _constant(array):
-    """A `Constant` holding a copy of `array`, ml_dtypes' types included:
-    from its bits, since OpenVINO refuses a bf16 `inf` made from a number."""
-    ov_type = OPENVINO_DTYPES[standardize_dtype(array.dtype)]
-    tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
-    bits = f"u{array.itemsize}"
-    tensor.data.view(bits)[...] = array.view(bits)
-    return ov.op.Constant(tensor)
-
-
-def _checked_dtype(dtype):
-    """The Keras name of `dtype`, which must hold real numbers or booleans."""
-    name = getattr(dtype, "name", dtype)  # NumPy's names are Keras's.
-    if name not in dtypes.ALLOWED_DTYPES or name.startswith(("c", "s")):
-        raise TypeError(
-            "`x` must hold real numbers or booleans, but received an array "
-            f"of dtype {dtype}."
-        )
-    return name
-
-
-def _depends_on_parameter(output):
-    """Whether `output` is computed from a `Parameter`, a model's input."""
-    seen, nodes = set(), [output.get_node()]
-    while nodes:
-        node = nodes.pop()
-        if node.get_type_name() == "Parameter":
-            return True
-        if node not in seen:
-            seen.add(node)
-            nodes += [value.get_node() for value in node.input_values()]
-    return False
-
-
-def _eager_data(x):
-    """The values of `x` as a native C-ordered array (maybe `x`'s memory)
-    and their Keras dtype; None for a graph of a model's inputs."""
-    if isinstance(x, (list, tuple, int, float)):
-        # Python numbers take Keras's default dtypes.
-        x = convert_to_tensor(x)
-    if isinstance(x, KerasVariable):
-        x = x.value
-    if isinstance(x, OpenVINOKerasTensor):
-        dtype = _checked_dtype(x.dtype)
-        if _depends_on_parameter(x.output):
-            # The op extends the graph.
-            return None, dtype
-        data = convert_to_numpy(x)
-    else:
-        data = np.asarray(x)
-    dtype = _checked_dtype(data.dtype)
-    native = data.dtype.newbyteorder("=")
-    return data.astype(native, order="C", copy=False), dtype
-
-
 # Types that TopK's reference kernels lack, compared as int32 instead.
 _NARROW_INTEGER_TYPES = (Type.boolean, Type.i8, Type.u8, Type.i16, Type.u16)
 
@@ -191,6 +136,60 @@ def argmax(x, axis=None, keepdims=False):
 
 def argmin(x, axis=None, keepdims=False):
     return _arg_extremum(x, axis, keepdims, "min")
+
+
+def _constant(array):
+    """A `Constant` holding a copy of `array`, ml_dtypes' types included:
+    from its bits, since OpenVINO refuses a bf16 `inf` made from a number."""
+    ov_type = OPENVINO_DTYPES[standardize_dtype(array.dtype)]
+    tensor = ov.Tensor(ov_type, ov.Shape(list(array.shape)))
+    bits = f"u{array.itemsize}"
+    tensor.data.view(bits)[...] = array.view(bits)
+    return ov.op.Constant(tensor)
+
+
+def _checked_dtype(dtype):
+    """The Keras name of `dtype`, which must hold real numbers or booleans."""
+    name = getattr(dtype, "name", dtype)  # NumPy's names are Keras's.
+    if name not in dtypes.ALLOWED_DTYPES or name.startswith(("c", "s")):
+        raise TypeError(
+            "`x` must hold real numbers or booleans, but received an array "
+            f"of dtype {dtype}."
+        )
+    return name
+
+
+def _depends_on_parameter(output):
+    """Whether `output` is computed from a `Parameter`, a model's input."""
+    seen, nodes = set(), [output.get_node()]
+    while nodes:
+        node = nodes.pop()
+        if node.get_type_name() == "Parameter":
+            return True
+        if node not in seen:
+            seen.add(node)
+            nodes += [value.get_node() for value in node.input_values()]
+    return False
+
+
+def _eager_data(x):
+    """The values of `x` as a native C-ordered array (maybe `x`'s memory)
+    and their Keras dtype; None for a graph of a model's inputs."""
+    if isinstance(x, (list, tuple, int, float)):
+        # Python numbers take Keras's default dtypes.
+        x = convert_to_tensor(x)
+    if isinstance(x, KerasVariable):
+        x = x.value
+    if isinstance(x, OpenVINOKerasTensor):
+        dtype = _checked_dtype(x.dtype)
+        if _depends_on_parameter(x.output):  # The op extends the graph.
+            return None, dtype
+        data = convert_to_numpy(x)
+    else:
+        data = np.asarray(x)
+    dtype = _checked_dtype(data.dtype)
+    native = data.dtype.newbyteorder("=")
+    return data.astype(native, order="C", copy=False), dtype
 
 
 def _nan_to_num_constant(value, dtype, element_type):

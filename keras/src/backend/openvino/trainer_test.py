@@ -73,6 +73,22 @@ class PredictPrecisionTest(testing.TestCase):
         )
         self.assertEqual(precision, ov.Type.f32)
 
+    @parameterized.named_parameters(
+        ("float32", "float32", "f32"),
+        # The way to bf16 speed with the float32 hint: a bfloat16 policy.
+        ("mixed_bfloat16", "mixed_bfloat16", "bf16"),
+    )
+    def test_products_run_at_the_policy_precision(self, policy, precision):
+        model, _, _ = dense_model(np.random.default_rng(3), 256, 8, policy)
+        model.predict(np.ones((4, 256), "float32"), verbose=0)
+        runtime = model.ov_compiled_model.get_runtime_model()
+        precisions = {
+            op.get_rt_info()["runtimePrecision"].astype(str)
+            for op in runtime.get_ordered_ops()
+            if op.get_rt_info()["layerType"].astype(str) == "FullyConnected"
+        }
+        self.assertEqual(precisions, {precision})
+
     def test_exported_model_compiled_at_float32_matches_predict(self):
         # The IR cannot carry the hint: compiled without it, the exported
         # model runs in bf16 on these CPUs.
@@ -138,6 +154,27 @@ class BFloat16PredictTest(testing.TestCase):
 
 def float64_warnings(caught):
     return [w for w in caught if "openvino#34138" in str(w.message)]
+
+
+def to64(x):
+    return ops.cast(x, "float64")
+
+
+# Shape ops that move values without computing on them.
+FLOAT64_MOVES = {
+    "sliced": lambda x: x[:, 1:3],
+    "reshaped": lambda x: ops.reshape(x, (-1, 2, 2)),
+    "tiled": lambda x: ops.tile(x, (2, 1)),
+    "padded": lambda x: ops.pad(x, ((0, 1), (0, 0))),
+    "rolled": lambda x: ops.roll(x, 1),
+    "split": lambda x: ops.split(x, 2, axis=1)[0],
+    "flipped": lambda x: ops.flip(x),
+    "taken": lambda x: ops.take(x, [0], axis=1),
+    "repeated": lambda x: ops.repeat(x, 2, axis=1),
+    "concatenated": lambda x: ops.concatenate([x, x]),
+    "expanded": lambda x: ops.expand_dims(x, 1),
+    "transposed": lambda x: ops.transpose(x),
+}
 
 
 class Float64WarningTest(testing.TestCase):
@@ -206,16 +243,10 @@ class Float64WarningTest(testing.TestCase):
         # A float32 result converted to float64 at the end.
         ("float64_output", layers.Lambda(lambda x: ops.cast(x, "float64"))),
         # Moves of a float32 result converted to float64 at the end.
-        (
-            "float64_output_sliced",
-            layers.Lambda(lambda x: ops.cast(x, "float64")[:, 1:3]),
-        ),
-        (
-            "float64_output_reshaped",
-            layers.Lambda(
-                lambda x: ops.reshape(ops.cast(x, "float64"), (-1, 2, 2))
-            ),
-        ),
+        *[
+            (f"float64_output_{name}", layers.Lambda(lambda x, f=f: f(to64(x))))
+            for name, f in FLOAT64_MOVES.items()
+        ],
     )
     def test_float32_model_does_not_warn(self, layer):
         model, _, _ = dense_model(np.random.default_rng(6), 4, 2)
