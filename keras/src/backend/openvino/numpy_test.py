@@ -437,6 +437,18 @@ SUBNORMAL_CONSTANTS_IN_GRAPHS = pytest.mark.xfail(
     reason="the CPU plugin zeroes subnormal constants (openvino PR #3797)",
 )
 
+# The CPU plugin runs bfloat16 on the CPU's BF16 instructions, which flush
+# subnormal values to zero; no OpenVINO issue tracks it.
+BFLOAT16_SUBNORMALS_IN_GRAPHS = pytest.mark.xfail(
+    strict=False,
+    reason="the CPU plugin flushes bfloat16 subnormals (BF16 instructions)",
+)
+# The CPU plugin compares int64 values through a narrower type.
+INT64_IN_GRAPHS = pytest.mark.xfail(
+    strict=False,
+    reason="openvino#35825: the CPU plugin compares large int64 wrongly",
+)
+
 
 def nan_to_num_model(dtype, shape, **kwargs):
     import keras
@@ -516,6 +528,13 @@ class NanToNumGraphTest(testing.TestCase):
         x = np.full((2, 3), np.inf, "float32")
         result = run_compiled("nan_to_num", x, posinf=subnormal)
         self.assertSameBits(result, np.full((2, 3), subnormal, "float32"))
+
+    @BFLOAT16_SUBNORMALS_IN_GRAPHS
+    def test_bfloat16_subnormals_in_a_graph(self):
+        tiny = float(ml_dtypes.finfo(ml_dtypes.bfloat16).smallest_subnormal)
+        x = np.array([[tiny, -tiny, 3 * tiny, np.nan]], ml_dtypes.bfloat16)
+        result = run_compiled("nan_to_num", x)
+        self.assertSameBits(result, reference_nan_to_num(x))
 
     @FLOAT64_IN_GRAPHS
     def test_float64_predict(self):
@@ -774,6 +793,11 @@ class ArgExtremumParityTest(testing.TestCase):
     def test_float64_in_a_graph(self, values):
         # The plugin compares float64 as float32: these values tie there.
         x = np.array(values)
+        self.assertSameIndices(run_compiled("argmax", x), np.argmax(x))
+
+    @INT64_IN_GRAPHS
+    def test_int64_in_a_graph(self):
+        x = np.array([2**40, 2**40 + 1, 3], np.int64)
         self.assertSameIndices(run_compiled("argmax", x), np.argmax(x))
 
 
