@@ -347,6 +347,24 @@ def report(args, cases, timing, memory, load_start, openvino, others):
     header = ["op", "dtype", "values", "NaN", "NumPy ms"]
     header += [TITLES.get(v, v) for v in [*openvino, *others]]
     lines += table(header, rows, 2)
+
+    def milliseconds(variant, index):
+        if variant not in timing:
+            return "n/a"
+        return f"{timing[variant]['rows'][index]['keras'] * 1e3:.3f}"
+
+    lines += [
+        "",
+        "The same medians in ms. NumPy's own time varies from process to "
+        "process with the memory the other side leaves to the allocator, "
+        "so compare sides by these for large inputs.",
+        "",
+    ]
+    rows = [
+        row[:5] + [milliseconds(v, i) for v in [*openvino, *others]]
+        for i, row in enumerate(rows)
+    ]
+    lines += table(header, rows, 2)
     names = ["numpy"] + [v for v in [*openvino, *others] if v in memory]
     lines += [
         "",

@@ -427,6 +427,7 @@ def is_subnormal(value, dtype):
 # values beyond float32's range come back as float32's largest value.
 FLOAT64_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
+    raises=AssertionError,
     reason="openvino#34138: the CPU plugin computes float64 as float32",
 )
 # The CPU plugin zeroes the subnormal values of a model's constants when it
@@ -434,19 +435,24 @@ FLOAT64_IN_GRAPHS = pytest.mark.xfail(
 # #19361); no OpenVINO issue tracks it.
 SUBNORMAL_CONSTANTS_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
-    reason="the CPU plugin zeroes subnormal constants (openvino PR #3797)",
+    raises=AssertionError,
+    reason="the CPU plugin zeroes subnormal constants (openvino PR #3797; "
+    "no OpenVINO issue found)",
 )
 
 # The CPU plugin runs bfloat16 on the CPU's BF16 instructions, which flush
 # subnormal values to zero; no OpenVINO issue tracks it.
 BFLOAT16_SUBNORMALS_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
-    reason="the CPU plugin flushes bfloat16 subnormals (BF16 instructions)",
+    raises=AssertionError,
+    reason="the CPU plugin flushes bfloat16 subnormals (BF16 instructions; "
+    "no OpenVINO issue found)",
 )
-# The CPU plugin compares int64 values through a narrower type.
-INT64_IN_GRAPHS = pytest.mark.xfail(
+# The CPU plugin narrows 64-bit and uint32 values to int32 before `TopK`.
+WIDE_INTEGERS_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
-    reason="openvino#35825: the CPU plugin compares large int64 wrongly",
+    raises=AssertionError,
+    reason="openvino#35824: the CPU plugin's TopK misorders large int64",
 )
 
 
@@ -795,9 +801,14 @@ class ArgExtremumParityTest(testing.TestCase):
         x = np.array(values)
         self.assertSameIndices(run_compiled("argmax", x), np.argmax(x))
 
-    @INT64_IN_GRAPHS
-    def test_int64_in_a_graph(self):
-        x = np.array([2**40, 2**40 + 1, 3], np.int64)
+    @parameterized.named_parameters(
+        ("int64", "int64", [2**40, 2**40 + 1, 3]),
+        ("uint64", "uint64", [2**40, 2**40 + 1, 3]),
+        ("uint32", "uint32", [2**31 + 1, 2**31 + 2, 3]),
+    )
+    @WIDE_INTEGERS_IN_GRAPHS
+    def test_wide_integers_in_a_graph(self, dtype, values):
+        x = np.array(values, dtype)
         self.assertSameIndices(run_compiled("argmax", x), np.argmax(x))
 
 
