@@ -6,7 +6,7 @@ import openvino as ov
 FLOAT64_MOVES = frozenset(
     "Parameter Constant Result Convert Reshape Squeeze Unsqueeze Transpose "
     "Concat Gather Slice StridedSlice Broadcast Tile Pad Roll Split "
-    "VariadicSplit Reverse ShapeOf Select".split()
+    "VariadicSplit Reverse ShapeOf Select GatherElements GatherND".split()
 )
 
 

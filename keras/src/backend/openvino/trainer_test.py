@@ -170,6 +170,12 @@ FLOAT64_MOVES = {
     "split": lambda x: ops.split(x, 2, axis=1)[0],
     "flipped": lambda x: ops.flip(x),
     "taken": lambda x: ops.take(x, [0], axis=1),
+    "taken_along_axis": lambda x: ops.take_along_axis(
+        x, ops.zeros((1, 1), "int32"), axis=1
+    ),
+    "diagonal": lambda x: ops.diagonal(
+        ops.reshape(x, (-1, 2, 2)), axis1=1, axis2=2
+    ),
     "repeated": lambda x: ops.repeat(x, 2, axis=1),
     "concatenated": lambda x: ops.concatenate([x, x]),
     "expanded": lambda x: ops.expand_dims(x, 1),
