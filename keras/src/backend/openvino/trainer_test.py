@@ -177,7 +177,6 @@ FLOAT64_MOVES = {
         ops.reshape(x, (-1, 2, 2)), axis1=1, axis2=2
     ),
     "repeated": lambda x: ops.repeat(x, 2, axis=1),
-    "concatenated": lambda x: ops.concatenate([x, x]),
     "expanded": lambda x: ops.expand_dims(x, 1),
     "transposed": lambda x: ops.transpose(x),
 }
