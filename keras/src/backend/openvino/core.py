@@ -63,15 +63,26 @@ def evaluate_with_reference_kernels(model):
     return data
 
 
+def depends_on_parameter(output):
+    """Whether `output` is computed from a `Parameter`, a model's input."""
+    seen, nodes = set(), [output.get_node()]
+    while nodes:
+        node = nodes.pop()
+        if node.get_type_name() == "Parameter":
+            return True
+        if node not in seen:
+            seen.add(node)
+            nodes += [value.get_node() for value in node.input_values()]
+    return False
+
+
 def evaluate_constant_graph(output):
     """The value of a graph of constants from OpenVINO's reference kernels
     (what the plugin's constant folding runs, without a compilation's tens
     of milliseconds), where every node is reference-exact; else None."""
-    try:
-        model = ov.Model([output], [])
-    except RuntimeError:
-        # The graph references parameters: a symbolic tensor.
+    if depends_on_parameter(output):  # A symbolic tensor.
         return None
+    model = ov.Model([output], [])
     for node in model.get_ordered_ops():
         if node.get_type_name() in STATEFUL_NODE_TYPES:
             return None

@@ -14,6 +14,7 @@ from keras.src.backend.openvino.core import OPENVINO_DTYPES
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import convert_to_numpy
 from keras.src.backend.openvino.core import convert_to_tensor
+from keras.src.backend.openvino.core import depends_on_parameter
 from keras.src.backend.openvino.core import evaluate_with_reference_kernels
 from keras.src.backend.openvino.core import get_ov_output
 from keras.src.backend.openvino.core import ov_to_keras_type
@@ -159,19 +160,6 @@ def _checked_dtype(dtype):
     return name
 
 
-def _depends_on_parameter(output):
-    """Whether `output` is computed from a `Parameter`, a model's input."""
-    seen, nodes = set(), [output.get_node()]
-    while nodes:
-        node = nodes.pop()
-        if node.get_type_name() == "Parameter":
-            return True
-        if node not in seen:
-            seen.add(node)
-            nodes += [value.get_node() for value in node.input_values()]
-    return False
-
-
 def _eager_data(x):
     """The values of `x` as a native C-ordered array (maybe `x`'s memory)
     and their Keras dtype; None for a graph of a model's inputs."""
@@ -182,7 +170,7 @@ def _eager_data(x):
         x = x.value
     if isinstance(x, OpenVINOKerasTensor):
         dtype = _checked_dtype(x.dtype)
-        if _depends_on_parameter(x.output):  # The op extends the graph.
+        if depends_on_parameter(x.output):  # The op extends the graph.
             return None, dtype
         data = convert_to_numpy(x)
     else:
