@@ -62,6 +62,10 @@ CASES += [
 ]
 CASES += [("argmin", "float32", 2**20, False)]
 PAUSE = 0.05  # Seconds before NumPy's block: OpenVINO's threads spin on.
+# Before timing, each side runs as a long loop would have: up to this many
+# calls or seconds (a small call's key compiles its static-shape model at
+# its 1,000th call).
+WARM_UP = 2000, 0.5
 HELD_STEPS = {
     "calls": "one call of each timed case",
     "mixed": "`nan_to_num` of 4M values (float32, float64, float16, "
@@ -111,6 +115,15 @@ def timed(function, calls):
     return times
 
 
+def warm_up(function):
+    calls, seconds = WARM_UP
+    end = time.perf_counter() + seconds
+    for _ in range(calls):
+        function()
+        if time.perf_counter() > end:
+            break
+
+
 def time_cases(cases, blocks, repeats, budget):
     """Per case: the medians of the Keras call's and NumPy's times, in
     interleaved blocks, and whether the answers are the same."""
@@ -134,6 +147,7 @@ def time_cases(cases, blocks, repeats, budget):
         same = bool(np.array_equal(keras_call(), numpy_op(x)))
         calls = []  # Per block: as many as fit the budget, after warm-up.
         for function in (keras_call, numpy_call):
+            warm_up(function)
             time.sleep(PAUSE)
             (once,) = timed(function, 1)
             calls.append(max(1, min(repeats, int(budget / once))))
@@ -324,7 +338,9 @@ def report(args, cases, timing, memory, load_start, openvino, others):
         "Median time of an eager `keras.ops.convert_to_numpy(op(x))` over "
         "NumPy's median on the same input in the same process. Each side "
         f"in turn runs a block of up to {args.repeats} calls (about "
-        f"{args.budget} s), {args.blocks} blocks each, after warm-up; "
+        f"{args.budget} s), {args.blocks} blocks each, after a warm-up of "
+        f"{WARM_UP[0]:,} calls or {WARM_UP[1]} s (a long loop's state: a small "
+        "call's key compiles its static-shape model at its 1,000th call); "
         f"NumPy's after a {PAUSE * 1e3:.0f} ms pause. NumPy ms: in the "
         "series' process. ≠: the answer is not NumPy's. A NaN row of "
         "`argmax` is over NumPy on the row above's NaN-free values (NumPy "
