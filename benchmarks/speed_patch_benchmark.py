@@ -173,6 +173,7 @@ def main():
         cases, rounds = [c for c in CASES if c[2] <= 2**16], 3
     counts = list(range(args.first, len(SPEED_PATCHES) + 1))
     load_start = load_average()
+    os.environ["KERAS_BACKEND"] = "openvino"  # Also the subprocesses'.
     import keras  # noqa: F401 (the backend's modules, to swap in)
 
     functions = edited_functions()
