@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import textwrap
-import time
 import tomllib
 
 from benchmarks.series_benchmark import ROOT
@@ -35,6 +34,8 @@ from benchmarks.series_benchmark import load_average
 from benchmarks.series_benchmark import machine_description
 from benchmarks.series_benchmark import make_input
 from benchmarks.series_benchmark import table
+from benchmarks.series_benchmark import timed
+from benchmarks.series_benchmark import warm_up
 
 RECORD = ROOT / "benchmarks" / "results" / "speed_patches.md"
 # (op, dtype, values, NaN), as in `series_benchmark`.
@@ -72,10 +73,9 @@ def versions(functions, counts):
     """Per count of speed patches, the functions as made in this process
     from the overlay's source (None where a function does not exist)."""
     made = {}
+    command = [sys.executable, "-c", SOURCES, json.dumps(functions)]
     for count in counts:
         env = dict(os.environ, KERAS_OVERLAY_SPEED_PATCHES=str(count))
-        argument = json.dumps(functions)
-        command = [sys.executable, "-c", SOURCES, argument]
         sources = json.loads(subprocess.check_output(command, env=env))
         made[count] = []
         for (module, name), source in zip(functions, sources):
@@ -131,31 +131,24 @@ def time_case(case, made, setters, rounds):
     def call():
         return ops.convert_to_numpy(keras_op(x))
 
+    def block_mean(function, calls):
+        return statistics.fmean(timed(function, calls))
+
     counts = list(made)
     use(counts[-1])
     same = bool(np.array_equal(call(), numpy_op(x)))
-    start = time.perf_counter()
-    for _ in range(3000 if size <= 2**16 else 3):
-        call()
-    once = (time.perf_counter() - start) / (3000 if size <= 2**16 else 3)
-    calls = max(1, min(200, int(BLOCK_SECONDS / once)))
+    warm_up(call)  # Past a small call's compilation of its static model.
+    calls = max(1, min(200, int(BLOCK_SECONDS / block_mean(call, 3))))
     times = {count: [] for count in counts}
     for _ in range(rounds):
         for count in random.sample(counts, len(counts)):
             use(count)
-            for _ in range(min(30, calls)):
-                call()
-            start = time.perf_counter()
-            for _ in range(calls):
-                call()
-            times[count].append((time.perf_counter() - start) / calls)
+            timed(call, min(30, calls))
+            times[count].append(block_mean(call, calls))
     use(counts[-1])
-    numpy_times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        for _ in range(calls):
-            numpy_op(plain)
-        numpy_times.append((time.perf_counter() - start) / calls)
+    numpy_times = [
+        block_mean(lambda: numpy_op(plain), calls) for _ in range(20)
+    ]
     quartiles = {c: statistics.quantiles(t, n=4) for c, t in times.items()}
     return statistics.median(numpy_times), quartiles, same
 
