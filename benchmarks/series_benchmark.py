@@ -66,6 +66,12 @@ PAUSE = 0.05  # Seconds before NumPy's block: OpenVINO's threads spin on.
 # calls or seconds (a small call's key compiles its static-shape model at
 # its 1,000th call).
 WARM_UP = 2000, 0.5
+PEAK_ROWS = (
+    "cold",
+    "warm",
+    "cold, what the call adds",
+    "warm, what the call adds",
+)
 HELD_STEPS = {
     "calls": "one call of each timed case",
     "mixed": "`nan_to_num` of 4M values (float32, float64, float16, "
@@ -163,8 +169,8 @@ def time_cases(cases, blocks, repeats, budget):
 
 def peaks(variant, size):
     """Peak resident memory of a first (cold) and a second `nan_to_num` of
-    `size` float32 values, less the memory before the input was made, over
-    the input's bytes."""
+    `size` float32 values, over the input's bytes: less the memory before
+    the input was made, then less the memory once it was made."""
     import numpy as np
 
     function = np.nan_to_num
@@ -174,16 +180,19 @@ def peaks(variant, size):
         def function(v):
             return ops.convert_to_numpy(ops.nan_to_num(v))
 
-    result = []
+    totals, increases = [], []
     for _ in range(2):
         before = resident()
         x = make_input("float32", size, True)
+        made = status_bytes("VmRSS")
         with open("/proc/self/clear_refs", "w") as clear_refs:
             clear_refs.write("5")  # VmHWM := VmRSS, past making the input.
         function(x)
-        result.append((status_bytes("VmHWM") - before) / x.nbytes)
+        peak = status_bytes("VmHWM")
+        totals.append((peak - before) / x.nbytes)
+        increases.append((peak - made) / x.nbytes)
         del x
-    return result
+    return totals + increases
 
 
 def held(cases, rounds, scale):
@@ -387,13 +396,14 @@ def report(args, cases, timing, memory, load_start, openvino, others):
         f"Peak memory of `nan_to_num` on {args.peak_size:,} float32 values "
         "in a fresh process, first (cold) and second call: VmHWM (the RSS "
         "high-water mark, reset once the input is made) less the RSS before "
-        "the input was made, over the input's bytes (the input counts 1x).",
+        "the input was made (the input counts 1x), or less the RSS once it "
+        "was made (what the call adds), over the input's bytes.",
         "",
         *table(
             ["call"] + [TITLES.get(v, v) for v in names],
             [
                 [call] + [f"{memory[v][i]:.2f}x" for v in names]
-                for i, call in enumerate(("cold", "warm"))
+                for i, call in enumerate(PEAK_ROWS)
             ],
         ),
         "",

@@ -6,10 +6,12 @@ gains (the 2-core VM has slow stretches of seconds), so the versions
 take turns in one process. The functions that the speed patches edit
 are taken as the overlay gives them with `KERAS_OVERLAY_SPEED_PATCHES=N`
 (read in a subprocess each), made in this process, and swapped in
-wherever they are bound; then each version runs a block of calls, in
-shuffled rounds, and each case reports the median, first and third
-quartiles of its blocks' means. NumPy is timed on the same input after
-the rounds (NaN-free for `argmax`/`argmin`).
+wherever they are bound, each version with the compiled models it keeps
+(so a patch that compiles them otherwise is measured too); then each
+version runs a block of calls, in shuffled rounds, and each case reports
+the median, first and third quartiles of its blocks' means. NumPy is
+timed on the same input after the rounds (NaN-free for
+`argmax`/`argmin`).
 
 Run from the repository's root: `.venv/bin/python -m
 benchmarks.speed_patch_benchmark` writes
@@ -44,6 +46,14 @@ CASES += [("nan_to_num", "float32", n, True) for n in (16, 2**20, 2**24)]
 CASES += [("nan_to_num", "float64", 2**20, True)]
 CASES += [("argmax", "float32", 2**20, False)]
 BLOCK_SECONDS = 0.05
+# The backend's kept models and counts (`keras.src.backend.openvino.numpy`
+# names them): each version keeps its own, compiled as it compiles them.
+KEPT_STATE = (
+    "NAN_TO_NUM_MODELS",
+    "ARG_EXTREMUM_MODELS",
+    "STATIC_SHAPE_MODELS",
+    "STATIC_SHAPE_COUNTS",
+)
 SOURCES = """
 import inspect, json, sys
 import keras
@@ -117,13 +127,26 @@ def time_case(case, made, setters, rounds):
     import numpy as np
 
     from keras import ops
+    from keras.src.backend.common import global_state
+    from keras.src.backend.openvino import numpy as openvino_numpy
 
     op, dtype, size, nan = case
     x = make_input(dtype, size, nan)
     plain = make_input(dtype, size, op == "nan_to_num" and nan)
     keras_op, numpy_op = getattr(ops, op), getattr(np, op)
 
+    names = [getattr(openvino_numpy, name) for name in KEPT_STATE]
+    kept = {count: {} for count in made}
+    using = []
+
     def use(count):
+        if using:
+            kept[using.pop()] = {
+                name: global_state.get_global_attribute(name) for name in names
+            }
+        for name in names:
+            global_state.set_global_attribute(name, kept[count].get(name))
+        using.append(count)
         for setter, function in zip(setters, made[count]):
             if function is not None:
                 setter(function)
@@ -135,9 +158,10 @@ def time_case(case, made, setters, rounds):
         return statistics.fmean(timed(function, calls))
 
     counts = list(made)
-    use(counts[-1])
+    for count in counts:
+        use(count)
+        warm_up(call)  # Past a small call's compilation of its static model.
     same = bool(np.array_equal(call(), numpy_op(x)))
-    warm_up(call)  # Past a small call's compilation of its static model.
     calls = max(1, min(200, int(BLOCK_SECONDS / block_mean(call, 3))))
     times = {count: [] for count in counts}
     for _ in range(rounds):
