@@ -9,11 +9,13 @@ import ast
 import collections
 import contextlib
 import difflib
+import email.utils
 import functools
 import importlib.metadata
 import importlib.util
 import pathlib
 import re
+import subprocess
 import sys
 import tomllib
 
@@ -584,14 +586,30 @@ def step_command(workflow_text):
     return next(s for j in jobs for s in j["steps"] if s.get("name") == name)
 
 
+def author_headers():
+    """`From:` and `Date:` from git's author identity, which `git am`
+    needs; none where git has no identity (nor could `git am` commit)."""
+    ident = subprocess.run(
+        ["git", "var", "GIT_AUTHOR_IDENT"],
+        capture_output=True,
+        text=True,
+        cwd=pathlib.Path(__file__).parent,
+    ).stdout.strip()
+    if not ident:
+        return ""
+    author, timestamp, _ = ident.rsplit(" ", 2)
+    date = email.utils.formatdate(int(timestamp))
+    return f"From: {author}\nDate: {date}\n"
+
+
 def write_patches(output_dir, series):
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths, total = [], len(series)
+    paths, total, headers = [], len(series), author_headers()
     for number, (name, description, diff) in enumerate(series, 1):
         title, _, body = description.partition("\n")
         subject = f"[PATCH {number}/{total}] {title.lstrip('# ').strip()}"
         paths.append(output_dir / f"{number:04d}-{name}.patch")
-        text = f"Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
+        text = f"{headers}Subject: {subject}\n\n{body.strip()}\n---\n{diff}"
         paths[-1].write_text(text)
     return paths
 

@@ -18,10 +18,20 @@ def unpack(pattern, directory):
     return next(directory.iterdir())
 
 
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Patch Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+}
+
+
 @pytest.fixture(scope="module", params=["keras-openvino-main", "keras-v3.15.1"])
 def series(request, tmp_path_factory):
     root = unpack(request.param, tmp_path_factory.mktemp("upstream"))
-    return root, ep.write_series(root, tmp_path_factory.mktemp("series"))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GIT_AUTHOR_NAME", AUTHOR["GIT_AUTHOR_NAME"])
+        env.setenv("GIT_AUTHOR_EMAIL", AUTHOR["GIT_AUTHOR_EMAIL"])
+        paths = ep.write_series(root, tmp_path_factory.mktemp("series"))
+    return root, paths
 
 
 def test_series_applies_in_order(series, tmp_path):
@@ -93,6 +103,36 @@ TREE = "import os\n\nfrom keras.src import ops\n\n\ndef h(): return os.sep\n"
 TREE += "\n\nclass K(K):\n    def g(self): ops\n\n\ndef a(): return h()\n"
 
 
+def test_series_applies_with_git_am(series, tmp_path):
+    root, paths = series
+    assert (
+        paths[0]
+        .read_text()
+        .startswith("From: Patch Author <author@example.com>\nDate: ")
+    )
+    copy = shutil.copytree(root, tmp_path / "copy")
+    committer = {
+        "GIT_COMMITTER_NAME": "Maintainer",
+        "GIT_COMMITTER_EMAIL": "maintainer@example.com",
+    }
+    env = {**os.environ, **AUTHOR, **committer}
+    for command in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "upstream"],
+        ["git", "am", "-q", *paths],
+    ):
+        run = subprocess.run(command, cwd=copy, env=env)
+        assert run.returncode == 0, command[:2]
+    log = subprocess.run(
+        ["git", "log", "--format=%an", f"-{len(paths)}"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+    )
+    assert log.stdout.split("\n")[:-1] == ["Patch Author"] * len(paths)
+
+
 def test_merge_rules():
     # In place; new ones before the next replaced one; `class K(K):` only its
     # methods; missing imports where isort puts them; unused ones gone.
@@ -110,7 +150,7 @@ def test_suite_patch_adds_the_classes(snapshot, tmp_path):
     root = unpack(snapshot, tmp_path / "upstream")
     patch = ep.write_suite_patch(root, tmp_path / "out")
     text = patch.read_text()
-    assert text.startswith("Subject: [PATCH 1/1] Tests: ")
+    assert "\nSubject: [PATCH 1/1] Tests: " in text
     assert "{classes}" not in (tmp_path / "out/keras-suite.md").read_text()
     diff = text.split("\n---\n", 1)[1].splitlines()
     assert [x for x in diff if x[:1] == "-"] == [f"--- a/{ep.SUITE_FILE}"]
