@@ -28,8 +28,8 @@ AUTHOR = {
 def series(request, tmp_path_factory):
     root = unpack(request.param, tmp_path_factory.mktemp("upstream"))
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("GIT_AUTHOR_NAME", AUTHOR["GIT_AUTHOR_NAME"])
-        env.setenv("GIT_AUTHOR_EMAIL", AUTHOR["GIT_AUTHOR_EMAIL"])
+        for name, value in AUTHOR.items():
+            env.setenv(name, value)
         paths = ep.write_series(root, tmp_path_factory.mktemp("series"))
     return root, paths
 
