@@ -71,7 +71,13 @@ PEAK_ROWS = (
     "warm",
     "cold, what the call adds",
     "warm, what the call adds",
+    "cold, CPU plugin loaded before, what the call adds",
+    "cold, the call alone (no `convert_to_numpy`), what it adds",
 )
+# How `peaks` starts, in processes of their own: as a user's first call; or
+# with OpenVINO's CPU plugin loaded before (its one-time code and heap, the
+# same for any model); or timing `op(x)` alone, not converted to NumPy.
+PEAK_STARTS = ("first call", "plugin loaded", "call alone")
 HELD_STEPS = {
     "calls": "one call of each timed case",
     "mixed": "`nan_to_num` of 4M values (float32, float64, float16, "
@@ -167,10 +173,11 @@ def time_cases(cases, blocks, repeats, budget):
     return rows
 
 
-def peaks(variant, size):
+def peaks(variant, size, start):
     """Peak resident memory of a first (cold) and a second `nan_to_num` of
     `size` float32 values, over the input's bytes: less the memory before
-    the input was made, then less the memory once it was made."""
+    the input was made, then less the memory once it was made. `start` is
+    one of `PEAK_STARTS`."""
     import numpy as np
 
     function = np.nan_to_num
@@ -178,8 +185,18 @@ def peaks(variant, size):
         from keras import ops
 
         def function(v):
+            if start == "call alone":
+                # JAX computes asynchronously.
+                result = ops.nan_to_num(v)
+                getattr(result, "block_until_ready", lambda: None)()
+                return result
             return ops.convert_to_numpy(ops.nan_to_num(v))
 
+    if start == "plugin loaded":
+        import openvino as ov
+
+        x = ov.opset15.parameter([4], ov.Type.f32)
+        ov.compile_model(ov.Model([ov.opset15.relu(x)], [x]), "CPU")
     totals, increases = [], []
     for _ in range(2):
         before = resident()
@@ -187,11 +204,11 @@ def peaks(variant, size):
         made = status_bytes("VmRSS")
         with open("/proc/self/clear_refs", "w") as clear_refs:
             clear_refs.write("5")  # VmHWM := VmRSS, past making the input.
-        function(x)
+        result = function(x)
         peak = status_bytes("VmHWM")
         totals.append((peak - before) / x.nbytes)
         increases.append((peak - made) / x.nbytes)
-        del x
+        del x, result
     return totals + increases
 
 
@@ -245,7 +262,7 @@ def worker(spec):
     only) then `time_cases`, with the Keras that ran and the versions."""
     variant, cases = spec["variant"], [tuple(c) for c in spec["cases"]]
     if spec["part"] == "peak":
-        return peaks(variant, spec["size"])
+        return peaks(variant, spec["size"], spec["start"])
     import numpy as np
 
     import keras
@@ -391,18 +408,33 @@ def report(args, cases, timing, memory, load_start, openvino, others):
     ]
     lines += table(header, rows, 2)
     names = ["numpy"] + [v for v in [*openvino, *others] if v in memory]
+
+    def peak_figure(variant, row):
+        # Rows 0-3: a first call's process; then the cold call's increase
+        # in the other starts' processes.
+        if row < 4:
+            return memory[variant][0][row]
+        return memory[variant][row - 3][2]
+
     lines += [
         "",
         f"Peak memory of `nan_to_num` on {args.peak_size:,} float32 values "
         "in a fresh process, first (cold) and second call: VmHWM (the RSS "
         "high-water mark, reset once the input is made) less the RSS before "
         "the input was made (the input counts 1x), or less the RSS once it "
-        "was made (what the call adds), over the input's bytes.",
+        "was made (what the call adds), over the input's bytes. The call is "
+        "`convert_to_numpy(nan_to_num(x))`, whose result is the input's "
+        "size twice on a Keras backend (`convert_to_numpy` returns an "
+        "independent copy), NumPy's `nan_to_num(x)`; or, in the last row, "
+        "`nan_to_num(x)` alone (the release's builds a graph, computed "
+        "later). The last two rows are each from a process of their own: "
+        "one that loaded OpenVINO's CPU plugin before the input was made "
+        "(a 4-value model compiled), and one that timed the call alone.",
         "",
         *table(
             ["call"] + [TITLES.get(v, v) for v in names],
             [
-                [call] + [f"{memory[v][i]:.2f}x" for v in names]
+                [call] + [f"{peak_figure(v, i):.2f}x" for v in names]
                 for i, call in enumerate(PEAK_ROWS)
             ],
         ),
@@ -455,9 +487,11 @@ def main():
         setup = main_setups(pathlib.Path(work.name))
     for variant in ("numpy", *openvino, *others):
         print(f"{variant}...", file=sys.stderr, flush=True)
-        memory[variant] = run(
-            variant, setup, part="peak", size=args.peak_size, **spec
-        )
+        size = args.peak_size
+        memory[variant] = [
+            run(variant, setup, part="peak", size=size, start=start, **spec)
+            for start in PEAK_STARTS
+        ]
         if variant == "numpy":
             continue
         timing[variant] = run(variant, setup, part="time", **spec)
