@@ -311,15 +311,18 @@ def run(variant, setup=None, **spec):
 
 
 def machine_description():
-    """CPU model, cores and platform."""
+    """CPU model, its widest vector instructions, cores and platform: the
+    CPU plugin picks its kernels by those instructions."""
+    fields = {}
     with open("/proc/cpuinfo") as cpuinfo:
-        models = [
-            line.split(":", 1)[1].strip()
-            for line in cpuinfo
-            if line.startswith("model name")
-        ]
-    model = models[0] if models else platform.processor()
-    return f"{model}, {os.cpu_count()} cores, {platform.platform()}"
+        for line in cpuinfo:
+            name, _, value = line.partition(":")
+            fields.setdefault(name.strip(), value.strip())
+    model = fields.get("model name") or platform.processor()
+    flags = fields.get("flags", "").split()
+    widest = [f for f in ("avx512_bf16", "avx512f", "avx2") if f in flags]
+    vector = widest[0] if widest else "no AVX2"
+    return f"{model}, {vector}, {os.cpu_count()} cores, {platform.platform()}"
 
 
 def git_commit():
