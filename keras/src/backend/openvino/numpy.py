@@ -1,5 +1,6 @@
 import operator
 
+import ml_dtypes
 import numpy as np
 import openvino as ov
 import openvino.opset16 as ov_opset
@@ -173,6 +174,9 @@ def _eager_data(x):
         if depends_on_parameter(x.output):  # The op extends the graph.
             return None, dtype
         data = convert_to_numpy(x)
+        if dtype.startswith("float8"):
+            # `convert_to_numpy` hands float8 out as its bits (uint8).
+            data = data.view(getattr(ml_dtypes, dtype))
     else:
         data = np.asarray(x)
     dtype = _checked_dtype(data.dtype)

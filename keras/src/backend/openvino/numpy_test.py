@@ -348,7 +348,9 @@ class NanToNumParityTest(testing.TestCase):
         self.assertSameBits(ops.convert_to_numpy(second), np.ones_like(x))
         self.assertFalse(np.shares_memory(ops.convert_to_numpy(first), x))
 
-    @parameterized.named_parameters(named_product(dtype=FLOAT_DTYPES))
+    @parameterized.named_parameters(
+        named_product(dtype=FLOAT_DTYPES + FLOAT8_DTYPES)
+    )
     def test_tensor_inputs(self, dtype):
         x = special_values(dtype)
         expected = reference_nan_to_num(x)
@@ -440,9 +442,9 @@ SUBNORMAL_CONSTANTS_IN_GRAPHS = pytest.mark.xfail(
     "no OpenVINO issue found)",
 )
 
-# On a CPU with BF16 instructions the CPU plugin runs bfloat16 on them,
-# and they flush subnormal values to zero (an AVX2-only CPU keeps them); no
-# OpenVINO issue tracks it.
+# On a CPU with BF16 instructions the CPU plugin converts to bfloat16 with
+# them, and they flush subnormal values to zero (an AVX2-only CPU keeps
+# them); no OpenVINO issue tracks it.
 BFLOAT16_SUBNORMALS_IN_GRAPHS = pytest.mark.xfail(
     strict=False,
     raises=AssertionError,
@@ -480,17 +482,6 @@ def run_exported(model, x, config=None):
             path, "CPU", config or {"INFERENCE_PRECISION_HINT": "f32"}
         )
         return first_output(compiled, x)
-
-
-def first_output(compiled, x):
-    """The first output of `compiled` on `x`; bfloat16 as such (OpenVINO
-    hands it out as float16: NumPy has no bfloat16)."""
-    import openvino as ov
-
-    values = compiled([np.array(x, order="C")])[0]
-    if compiled.output(0).get_element_type() == ov.Type.bf16:
-        values = values.view(ml_dtypes.bfloat16)
-    return values
 
 
 GRAPH_DTYPES = ["float16", "float32"]
@@ -568,6 +559,20 @@ class NanToNumGraphTest(testing.TestCase):
             result = model.predict(x, batch_size=4, verbose=0)
         else:
             result = run_exported(model, x)
+        self.assertSameBits(result, reference_nan_to_num(x, **kwargs))
+
+    @parameterized.named_parameters(
+        named_product(replacements=["defaults", "integers", "nan_kept"])
+    )
+    def test_bfloat16_infinities_compiled(self, replacements):
+        # Compiling, the CPU plugin saturates a bfloat16 `inf` constant.
+        kwargs = REPLACEMENTS[replacements]
+        info = ml_dtypes.finfo(ml_dtypes.bfloat16)
+        x = np.array(
+            [[np.inf, -np.inf, np.nan, info.max, info.min, -0.0, 1.5]],
+            ml_dtypes.bfloat16,
+        )
+        result = run_compiled("nan_to_num", x, **kwargs)
         self.assertSameBits(result, reference_nan_to_num(x, **kwargs))
 
     @BFLOAT16_SUBNORMALS_IN_GRAPHS
@@ -651,6 +656,17 @@ def run_compiled(op, x, **kwargs):
         {"INFERENCE_PRECISION_HINT": "f32"},
     )
     return first_output(compiled, x)
+
+
+def first_output(compiled, x):
+    """The first output of `compiled` on `x`; bfloat16 as such (OpenVINO
+    hands it out as float16: NumPy has no bfloat16)."""
+    import openvino as ov
+
+    values = compiled([np.array(x, order="C")])[0]
+    if compiled.output(0).get_element_type() == ov.Type.bf16:
+        values = values.view(ml_dtypes.bfloat16)
+    return values
 
 
 def openvino_arg(op, x, **kwargs):
