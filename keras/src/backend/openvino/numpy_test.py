@@ -821,6 +821,15 @@ class ArgExtremumParityTest(testing.TestCase):
             tensor = ops.convert_to_tensor(x)
             self.assertSameIndices(openvino_arg(op, tensor), reference(x))
 
+    @parameterized.named_parameters(named_product(dtype=FLOAT8_DTYPES))
+    def test_float8_tensors(self, dtype):
+        # Their bits as uint8 would put -2.0 above 3.0.
+        x = np.array([1.5, -2.0, 3.0, -0.5], dtype)
+        for op, reference in ARG_OPS.items():
+            tensor = ops.convert_to_tensor(x)
+            expected = reference(numpy_comparable(x))
+            self.assertSameIndices(openvino_arg(op, tensor), expected)
+
     @parameterized.named_parameters(
         ("floats", [1.0, 1.0 + 1e-12, -3.0]),
         ("nested", [[1.0, 1e-50], [0.0, 1.0 + 1e-12]]),
