@@ -175,7 +175,8 @@ def _eager_data(x):
             return None, dtype
         data = convert_to_numpy(x)
         if dtype.startswith("float8"):
-            # `convert_to_numpy` hands float8 out as its bits (uint8).
+            # A constant's float8 data (a tensor's, a variable's) comes
+            # out of `convert_to_numpy` as its uint8 bits.
             data = data.view(getattr(ml_dtypes, dtype))
     else:
         data = np.asarray(x)
