@@ -432,6 +432,14 @@ FLOAT64_IN_GRAPHS = pytest.mark.xfail(
     raises=AssertionError,
     reason="openvino#34138: the CPU plugin computes float64 as float32",
 )
+# `predict` gets float64 data cast to float32 by Keras's data adapters too,
+# on every backend: this one stays an expected failure after openvino#34138.
+FLOAT64_DATA_IN_PREDICT = pytest.mark.xfail(
+    strict=False,
+    raises=AssertionError,
+    reason="Keras's data adapters cast float64 data to float32 (every "
+    "backend), and openvino#34138",
+)
 # The CPU plugin zeroes the subnormal values of a model's constants when it
 # compiles it, by design (openvinotoolkit/openvino pull requests #3797 and
 # #19361); no OpenVINO issue tracks it.
@@ -582,7 +590,7 @@ class NanToNumGraphTest(testing.TestCase):
         result = run_compiled("nan_to_num", x)
         self.assertSameBits(result, reference_nan_to_num(x))
 
-    @FLOAT64_IN_GRAPHS
+    @FLOAT64_DATA_IN_PREDICT
     def test_float64_predict(self):
         x = np.resize(special_values("float64"), (7, 8))
         result = nan_to_num_model("float64", (8,)).predict(x, verbose=0)
