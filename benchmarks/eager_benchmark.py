@@ -36,6 +36,9 @@ import numpy as np  # noqa: E402
 import openvino  # noqa: E402
 
 import keras  # noqa: E402
+from benchmarks.series_benchmark import (  # noqa: E402
+    machine_description as cpu_description,
+)
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 _RELEASE_DEFINITIONS = None
@@ -85,19 +88,11 @@ def median_seconds(functions, base, repeats):
 
 
 def machine_description():
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    """The CPU (as `series_benchmark` names it) and the versions."""
     return (
-        f"{cpu}, {os.cpu_count()} cores, {platform.system()}; Python "
-        f"{platform.python_version()}, numpy {np.__version__}, openvino "
-        f"{openvino.__version__.split('-')[0]}, keras {keras.__version__}"
+        f"{cpu_description()}; Python {platform.python_version()}, numpy "
+        f"{np.__version__}, openvino {openvino.__version__.split('-')[0]}, "
+        f"keras {keras.__version__}"
     )
 
 
