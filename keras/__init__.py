@@ -24,7 +24,9 @@ instead: `X.edits.toml` beside module `X` (it may have no `X.py`) holds
 - `anchor`: the stripped text of one line that must occur exactly once
   there;
 - `replacement`: the lines that take that line's place, indented relative
-  to it.
+  to it;
+- `concern` (optional): the patch of the series that makes the edit, where
+  it is not the first to edit that function (only the export reads it).
 
 The release's source gets its edits (`_apply_edits`) and runs under the
 release file's name, before the tree's own code for the module, if any.
@@ -65,13 +67,14 @@ def _read_edits(path):
     with open(path, "rb") as f:
         edits = tomllib.load(f).get("edit", [])
     for edit in edits:
-        keys = {"module", "function", "anchor", "replacement", "edited"}
+        keys = {"function", "anchor", "replacement", "concern"}
+        keys |= {"module", "edited"}
         unknown = set(edit) - keys
         if unknown or not {"anchor", "replacement"} <= set(edit):
             raise _EditError(
                 f"{path}: an edit has `anchor`, `replacement` and optionally "
-                f"`function` (and `module`, `edited` in a speed patch), not "
-                f"{sorted(edit)}"
+                f"`function` and `concern` (and `module`, `edited` in a speed "
+                f"patch), not {sorted(edit)}"
             )
     return edits
 

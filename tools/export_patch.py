@@ -380,6 +380,7 @@ def series_stages(modules, skipped=()):
                     pending += file_level[key[0]]
                 present.add(key)
                 pending += uses[key]
+        present.add(("concern", concern))
         stages.append(frozenset(present))
     return stages
 
@@ -410,8 +411,15 @@ def stage_texts(layout, modules, present, speed_edits=()):
         chosen = [
             {key: layout.rewrite(value) for key, value in edit.items()}
             for edit in file_edits
-            if (relative, edit.get("function")) in present
-            or not edit.get("function")
+            if (
+                (relative, edit.get("function")) in present
+                or not edit.get("function")
+            )
+            # An edit of a later concern than the function's first.
+            and (
+                not edit.get("concern")
+                or ("concern", edit["concern"]) in present
+            )
         ]
         texts[target] = (keras_root / target).read_text()
         if any(edit.get("function") for edit in chosen):

@@ -332,3 +332,45 @@ class StridedArrayTest(testing.TestCase):
         for tensor in (ops.convert_to_tensor(x), ops.add(x, 0.0)):
             self.assertEqual(tensor.dtype, "float16")
             np.testing.assert_array_equal(ops.convert_to_numpy(tensor), x)
+
+
+class Float8ConstantToNumpyTest(testing.TestCase):
+    """A float8 tensor over a `Constant` converts to its own values, which
+    OpenVINO hands out as their uint8 bits."""
+
+    @parameterized.named_parameters(
+        ("e4m3fn", "float8_e4m3fn"), ("e5m2", "float8_e5m2")
+    )
+    def test_every_bit_pattern(self, dtype):
+        bits = np.arange(256, dtype="uint8")
+        element_type = ov.Type.f8e4m3 if "e4m3" in dtype else ov.Type.f8e5m2
+        constant = ov.op.Constant(ov.Tensor(bits, [256], element_type))
+        value = ops.convert_to_numpy(
+            core.OpenVINOKerasTensor(constant.output(0))
+        )
+        self.assertEqual(value.dtype, dtype)
+        np.testing.assert_array_equal(value.view("uint8"), bits)
+
+    @parameterized.named_parameters(
+        ("e4m3fn_tensor", "float8_e4m3fn", ops.convert_to_tensor),
+        ("e5m2_tensor", "float8_e5m2", ops.convert_to_tensor),
+        ("e4m3fn_variable", "float8_e4m3fn", backend.Variable),
+        ("e5m2_variable", "float8_e5m2", backend.Variable),
+    )
+    def test_tensors_and_variables(self, dtype, make_tensor):
+        # Every value; `convert_to_tensor` builds the constant from the
+        # values, which quiets float8_e5m2's signalling NaNs.
+        x = np.arange(256, dtype="uint8").view(dtype)
+        value = ops.convert_to_numpy(make_tensor(x))
+        self.assertEqual(value.dtype, x.dtype)
+        is_nan = np.isnan(x.astype("float32"))
+        np.testing.assert_array_equal(np.isnan(value.astype("float32")), is_nan)
+        bits = value.view("uint8")
+        np.testing.assert_array_equal(bits[~is_nan], x.view("uint8")[~is_nan])
+
+    def test_result_is_a_writable_copy(self):
+        x = np.array([1.5, -2.0, 0.25], ml_dtypes.float8_e4m3fn)
+        tensor = ops.convert_to_tensor(x)
+        value = ops.convert_to_numpy(tensor)
+        value[0] = 4.0
+        np.testing.assert_array_equal(ops.convert_to_numpy(tensor), x)

@@ -1,6 +1,5 @@
 import operator
 
-import ml_dtypes
 import numpy as np
 import openvino as ov
 import openvino.opset16 as ov_opset
@@ -174,10 +173,6 @@ def _eager_data(x):
         if depends_on_parameter(x.output):  # The op extends the graph.
             return None, dtype
         data = convert_to_numpy(x)
-        if dtype.startswith("float8"):
-            # A constant's float8 data (a tensor's, a variable's) comes
-            # out of `convert_to_numpy` as its uint8 bits.
-            data = data.view(getattr(ml_dtypes, dtype))
     else:
         data = np.asarray(x)
     dtype = _checked_dtype(data.dtype)
