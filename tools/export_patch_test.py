@@ -1,6 +1,7 @@
 """Series and suite patches against `../shared/upstream/`; the merge rules."""
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -45,6 +46,17 @@ def test_series_applies_in_order(series, tmp_path):
         for check in (["--check"], []):
             run = subprocess.run(["git", "apply", *check, path], cwd=copy)
             assert run.returncode == 0, path.name
+    # An edit that names its concern comes in that concern's patch, not in
+    # the first one that edits its function.
+    for _, file_edits in ep.edits(ep.TREE_ROOT / "keras"):
+        for edit in filter(lambda edit: edit.get("concern"), file_edits):
+            line = edit["replacement"].strip().splitlines()[0]
+            holders = [
+                path.name[5:-6]
+                for path in paths
+                if f"\n+{line}" in re.sub(r"\n\+ +", "\n+", path.read_text())
+            ]
+            assert holders == [edit["concern"]], line
     if not layout.kov:
         return
     # keras-openvino's layout: its paths and imports, and a CI step.
