@@ -218,6 +218,9 @@ def with_additions(module, body, before, imports, appended):
     return module.with_changes(body=merged, footer=footer)
 
 
+# Every stage of the series merges each module again, mostly from the same
+# two sources.
+@functools.cache
 def merge_module(module_name, release_source, tree_source):
     release, tree = parse(release_source), parse(tree_source)
     body = list(release.body)
@@ -255,17 +258,24 @@ def merge_module(module_name, release_source, tree_source):
             items = [(s, 0) for s in pending[:-1]] + [(pending[-1], 2)]
             before[id(body[index])], pending = items, []
     merged = with_additions(release, body, before, imports, pending)
+    merged_source = merged.code
     # Imports of a single name that Keras used and the merge left unused.
-    used = [{name for name, _ in reads(t.code)} for t in (release, merged)]
+    used = [
+        {name for name, _ in reads(code)}
+        for code in (release_source, merged_source)
+    ]
+    unused = used[0] - used[1]
     body, carried = [], []
     for statement in merged.body:
         entries = line_imports(statement)
-        if len(entries) == 1 and bound_name(entries[0]) in used[0] - used[1]:
+        if len(entries) == 1 and bound_name(entries[0]) in unused:
             carried += statement.leading_lines  # Its comments stay.
             continue
         lines = carried + list(statement.leading_lines)
         body.append(statement.with_changes(leading_lines=lines))
         carried = []
+    if len(body) == len(merged.body):
+        return merged_source  # No import dropped.
     footer = carried + list(merged.footer)
     return merged.with_changes(body=body, footer=footer).code
 
@@ -277,6 +287,8 @@ class TreeModule:
         self.tree = parse((TREE_ROOT / relative).read_text())
         self.code = self.tree.code_for_node
         self.statements = list(self.tree.body)
+        # What each statement reads, which every stage of the series asks.
+        self.reads = {id(s): reads(self.code(s)) for s in self.statements}
         self.defined = {name_of(s) for s in self.statements} - {None}
         # Names bound by imports anywhere at the top level (under `if`s too).
         self.imported = {
@@ -296,7 +308,7 @@ class TreeModule:
         local = {bound_name(entry): entry for entry in imports(statement)}
         bindings = self.imported | local
         found = set()
-        for name, attribute in reads(self.code(statement)):
+        for name, attribute in self.reads[id(statement)]:
             if name in self.defined and name != name_of(statement):
                 found.add((self.relative, name))
                 continue
@@ -315,7 +327,7 @@ class TreeModule:
         if not kept:
             return None
         kept += [s for s in self.statements if self.is_file_level(s)]
-        used = {name for s in kept for name, _ in reads(self.code(s))}
+        used = {name for s in kept for name, _ in self.reads[id(s)]}
         head, rest, below = [*self.tree.header], [], False
         for index, statement in enumerate(self.statements):
             names = {bound_name(entry) for entry in line_imports(statement)}
@@ -404,6 +416,19 @@ def unified_diff(relative, old_text, new_text):
     return diff and f"diff --git a/{relative} b/{relative}\n{new_file}{diff}"
 
 
+def edited(text, edits, filename, speed=False):
+    """`text` with `edits` made (a speed patch's, patch by patch); every
+    stage of the series makes most of them again, on the same text."""
+    frozen = tuple(tuple(sorted(edit.items())) for edit in edits)
+    return _edited(text, frozen, filename, speed)
+
+
+@functools.cache
+def _edited(text, frozen, filename, speed):
+    apply = overlay._apply_speed_edits if speed else overlay._apply_edits
+    return apply(text, [dict(edit) for edit in frozen], filename)
+
+
 def stage_texts(layout, modules, present, speed_edits=()):
     keras_root, texts = layout.root, {}
     for relative, file_edits in edits(TREE_ROOT / "keras"):
@@ -423,16 +448,14 @@ def stage_texts(layout, modules, present, speed_edits=()):
         ]
         texts[target] = (keras_root / target).read_text()
         if any(edit.get("function") for edit in chosen):
-            texts[target] = overlay._apply_edits(texts[target], chosen, target)
+            texts[target] = edited(texts[target], chosen, target)
         module = relative.removesuffix(".edits.toml") + ".py"
-        if edited := [
+        if later := [
             {key: layout.rewrite(str(value)) for key, value in edit.items()}
             for edit in speed_edits
             if edit.get("edited") and edit["module"] == module
         ]:
-            texts[target] = overlay._apply_speed_edits(
-                texts[target], edited, target
-            )
+            texts[target] = edited(texts[target], later, target, speed=True)
     for relative, module in modules.items():
         if (target := layout.path(relative)) is None:
             continue
@@ -455,9 +478,7 @@ def stage_texts(layout, modules, present, speed_edits=()):
             for e in speed_edits
             if e["module"] == relative and not e.get("edited")
         ]:
-            source = source and overlay._apply_speed_edits(
-                source, chosen, relative
-            )
+            source = source and edited(source, chosen, relative, speed=True)
         if source is None or not source.strip():
             texts[target] = release  # Not in this stage, or a package marker.
         elif release is None:
