@@ -67,8 +67,10 @@ def _read_edits(path):
     with open(path, "rb") as f:
         edits = tomllib.load(f).get("edit", [])
     for edit in edits:
-        keys = {"function", "anchor", "replacement", "concern"}
-        keys |= {"module", "edited"}
+        keys = {
+            *("function", "anchor", "replacement", "concern"),
+            *("module", "edited"),  # A speed patch's.
+        }
         unknown = set(edit) - keys
         if unknown or not {"anchor", "replacement"} <= set(edit):
             raise _EditError(
